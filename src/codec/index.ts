@@ -1,0 +1,3 @@
+export { encodeCbor, decodeCbor } from './cbor.ts';
+export { limits } from './limits.ts';
+export { encodeMessage, decodeMessage, toWire, DecodeError, type DecodeResult } from './wire.ts';

@@ -1,0 +1,155 @@
+/**
+ * Cluster configuration and the quorum arithmetic every other part of the core relies on.
+ *
+ * The formulas are those of the protocol brief (§2.1) for general n ≥ 3f+1, not only n = 3f+1:
+ *   q  = ⌈(n+f+1)/2⌉   classic quorum: accept (prepare) certificates, commit certificates, checkpoints
+ *   Qf = ⌈(n+3f+1)/2⌉  fast quorum (used by the fast path)
+ *   V  = n − f          number of VIEW-CHANGE messages a NEW-VIEW carries
+ *   τ  = Qf − 2f        votes for one digest, above the highest prepare certificate, that a
+ *                       view change must preserve (they may be a fast decision)
+ * `validateConfig` asserts the intersection conditions the safety argument uses, so a configuration
+ * that would be unsafe can never start.
+ */
+
+export type ReplicaId = number;
+export type ClientId = number;
+
+export interface ReplicaInfo {
+  id: ReplicaId;
+  publicKey: Uint8Array;
+}
+
+export interface ClientInfo {
+  id: ClientId;
+  publicKey: Uint8Array;
+}
+
+export interface ClusterConfig {
+  /** Binds every signature to this cluster, so messages cannot be replayed into another one. */
+  clusterId: string;
+  n: number;
+  f: number;
+  /** Replica i has id i; `replicas[i].id === i`. */
+  replicas: ReplicaInfo[];
+  /** Clients allowed to submit requests; a request from anyone else is dropped. */
+  clients: ClientInfo[];
+}
+
+export interface ProtocolParams {
+  /** A checkpoint is taken every `checkpointInterval` slots (K in the brief). */
+  checkpointInterval: number;
+  /** Slots the leader may propose above the stable checkpoint (W = high − low watermark). */
+  window: number;
+  /** At most this many proposed-but-undecided slots at once; more requests wait and get batched. */
+  maxInflight: number;
+  /** At most this many requests in one batch. */
+  maxBatch: number;
+  /** Ticks a request may wait for execution before a backup suspects the leader. */
+  requestTimeoutTicks: number;
+  /** Ticks to wait for a NEW-VIEW before moving to the next view; doubles per consecutive view change. */
+  viewChangeTimeoutTicks: number;
+  /** Cap on the exponential back-off of view-change timeouts (as a power of two). */
+  maxBackoffExponent: number;
+  /** Ticks between STATUS messages, which drive catch-up and retransmission. */
+  statusIntervalTicks: number;
+}
+
+export const defaultParams: ProtocolParams = {
+  checkpointInterval: 128,
+  window: 256,
+  maxInflight: 8,
+  maxBatch: 64,
+  requestTimeoutTicks: 40,
+  viewChangeTimeoutTicks: 60,
+  maxBackoffExponent: 6,
+  statusIntervalTicks: 10,
+};
+
+export interface Quorums {
+  n: number;
+  f: number;
+  /** Classic quorum. */
+  q: number;
+  /** Fast quorum. */
+  fast: number;
+  /** Slow or silent replicas the fast path tolerates. */
+  t: number;
+  /** VIEW-CHANGE messages in a NEW-VIEW. */
+  viewChangeSet: number;
+  /** Fast-vote threshold inside a view change. */
+  tau: number;
+  /** Matching replies a client needs. */
+  reply: number;
+}
+
+export function quorums(n: number, f: number): Quorums {
+  const q = Math.ceil((n + f + 1) / 2);
+  const fast = Math.ceil((n + 3 * f + 1) / 2);
+  return {
+    n,
+    f,
+    q,
+    fast,
+    t: n - fast,
+    viewChangeSet: n - f,
+    tau: fast - 2 * f,
+    reply: f + 1,
+  };
+}
+
+/** Throws with a message a user can act on when n and f cannot give a safe cluster. */
+export function validateQuorums(n: number, f: number): Quorums {
+  if (!Number.isInteger(n) || !Number.isInteger(f) || f < 0 || n < 1) {
+    throw new Error(`n and f must be non-negative integers (got n=${n}, f=${f})`);
+  }
+  if (n < 3 * f + 1) {
+    throw new Error(`n=${n} replicas cannot tolerate f=${f} Byzantine faults: need n ≥ 3f+1 = ${3 * f + 1}`);
+  }
+  const Q = quorums(n, f);
+  // The intersection conditions of the brief §2.1; each one is used by the safety argument.
+  const checks: [boolean, string][] = [
+    [2 * Q.q - n >= f + 1, 'two classic quorums share a correct replica (2q−n ≥ f+1)'],
+    [Q.q + Q.fast - n >= f + 1, 'a classic and a fast quorum share a correct replica (q+Qf−n ≥ f+1)'],
+    [Q.tau >= f + 1, 'f Byzantine votes alone cannot reach τ (τ ≥ f+1)'],
+    [2 * Q.tau > Q.viewChangeSet, 'at most one digest reaches τ in a view-change set (2τ > n−f)'],
+    [Q.q <= n - f, 'a classic quorum is reachable with f silent replicas (q ≤ n−f)'],
+  ];
+  for (const [ok, what] of checks) {
+    if (!ok) throw new Error(`quorum condition violated for n=${n}, f=${f}: ${what}`);
+  }
+  return Q;
+}
+
+export function validateConfig(config: ClusterConfig): Quorums {
+  const Q = validateQuorums(config.n, config.f);
+  if (config.replicas.length !== config.n) {
+    throw new Error(`cluster lists ${config.replicas.length} replicas but n=${config.n}`);
+  }
+  config.replicas.forEach((r, i) => {
+    if (r.id !== i) throw new Error(`replica at position ${i} has id ${r.id}; ids must be 0..n-1 in order`);
+    if (r.publicKey.length !== 32) throw new Error(`replica ${i} public key must be 32 bytes`);
+  });
+  const seen = new Set<number>();
+  for (const c of config.clients) {
+    if (!Number.isInteger(c.id) || c.id < 0) throw new Error(`client id ${c.id} must be a non-negative integer`);
+    if (seen.has(c.id)) throw new Error(`client id ${c.id} listed twice`);
+    if (c.publicKey.length !== 32) throw new Error(`client ${c.id} public key must be 32 bytes`);
+    seen.add(c.id);
+  }
+  if (config.clusterId.length === 0) throw new Error('clusterId must not be empty');
+  return Q;
+}
+
+export function validateParams(p: ProtocolParams): void {
+  const positive = Object.entries(p).filter(([, v]) => !Number.isInteger(v) || v < 1);
+  if (positive.length > 0) throw new Error(`protocol parameters must be positive integers: ${positive.map(([k]) => k).join(', ')}`);
+  if (p.window < p.checkpointInterval) {
+    // The leader must be able to propose past the next checkpoint or the window never advances.
+    throw new Error(`window (${p.window}) must be at least checkpointInterval (${p.checkpointInterval})`);
+  }
+}
+
+/** The leader of view v is replica v mod n: deterministic, so every replica agrees without messages. */
+export function leaderOf(view: number, n: number): ReplicaId {
+  return view % n;
+}

@@ -1,0 +1,73 @@
+/**
+ * What goes into a replica and what comes out of one step.
+ *
+ * The driver's obligations, in order, for every `Outputs` it gets back (etcd-raft's Ready):
+ *  1. Apply `persist` durably (fsync) BEFORE sending anything: a message may only leave once the
+ *     vote or view it depends on is on disk, so a restarted honest replica never contradicts itself.
+ *  2. Send `send` to the named replicas (`'all'` = every other replica) and `replies` to clients.
+ *  3. `executed` and `events` are for observers: metrics, logs, the simulator's checkers.
+ *
+ * Time enters only as `tick` inputs: timers are tick counters inside the core, so the same core
+ * runs on the simulator's virtual clock and on a real interval timer.
+ */
+import type { ClientId, ReplicaId } from './config.ts';
+import type { Batch, CheckpointCert, Digest, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
+
+export type Input =
+  | { kind: 'message'; message: ReplicaMessage }
+  | { kind: 'request'; message: RequestMsg }
+  | { kind: 'tick' };
+
+export type PersistOp =
+  | { kind: 'view'; view: number; normal: boolean }
+  /** The proposal this replica accepted for a slot (its lastVote), body included. */
+  | { kind: 'proposal'; slot: number; view: number; batch: Batch; sig: Signature }
+  | { kind: 'prepared'; cert: VoteCert }
+  | { kind: 'commit-sent'; slot: number; view: number; digest: Digest }
+  | { kind: 'decided'; cert: VoteCert; batch: Batch | undefined }
+  /** A stable checkpoint with its state; everything at or below `cert.seq` may be forgotten. */
+  | { kind: 'checkpoint'; cert: CheckpointCert; snapshot: Uint8Array };
+
+export interface Send {
+  to: ReplicaId | 'all';
+  /** A RequestMsg here is a backup relaying a client's signed request to the leader. */
+  message: ReplicaMessage | RequestMsg;
+}
+
+export interface ClientReply {
+  clientId: ClientId;
+  message: ReplyMsg;
+}
+
+/** One executed slot, reported once per execution (again after a restart re-executes it). */
+export interface ExecutedSlot {
+  slot: number;
+  view: number;
+  digest: Digest;
+  /** Requests that changed state, with their results; duplicates are not listed. */
+  applied: { clientId: ClientId; ts: number; result: Uint8Array }[];
+  /** The commit certificate the replica verified before executing. */
+  cert: VoteCert;
+  batch: Batch;
+}
+
+export type ProtocolEvent =
+  | { type: 'drop'; reason: string; from?: number; message?: string }
+  | { type: 'view-change-started'; view: number; reason: string }
+  | { type: 'new-view-installed'; view: number; leader: ReplicaId; reproposed: number }
+  | { type: 'misbehaviour'; culprit: ReplicaId; what: string }
+  | { type: 'checkpoint-stable'; seq: number }
+  | { type: 'state-transferred'; seq: number; from: ReplicaId }
+  | { type: 'alarm'; what: string };
+
+export interface Outputs {
+  persist: PersistOp[];
+  send: Send[];
+  replies: ClientReply[];
+  executed: ExecutedSlot[];
+  events: ProtocolEvent[];
+}
+
+export function emptyOutputs(): Outputs {
+  return { persist: [], send: [], replies: [], executed: [], events: [] };
+}

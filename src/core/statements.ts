@@ -1,0 +1,68 @@
+/**
+ * The exact bytes every signature covers.
+ *
+ * A statement is the canonical CBOR array `["byzpax/v1", clusterId, kind, ...fields]`. The domain
+ * tag and cluster id stop a signature from being replayed into another protocol version or
+ * cluster; the kind stops an ACCEPT from being read as a COMMIT; view, slot and digest bind it to
+ * one decision. Certificates are sets of signatures over one such statement, which is why the
+ * vote statements carry no sender id (the certificate entry names the signer, and the signer's
+ * key checks it).
+ */
+import { encodeCbor } from '../codec/cbor.ts';
+import { batchToWire, newViewContent, viewChangeContent } from '../codec/wire.ts';
+import { sha256 } from '../crypto/hash.ts';
+import type { Batch, ClientRequest, NewViewMsg, ViewChangeMsg, Digest } from './messages.ts';
+
+export const PROTOCOL_TAG = 'byzpax/v1';
+
+export type VoteKind = 'accept' | 'commit';
+
+export class Statements {
+  constructor(private readonly clusterId: string) {}
+
+  private bytes(kind: string, ...fields: unknown[]): Uint8Array {
+    return encodeCbor([PROTOCOL_TAG, this.clusterId, kind, ...fields]);
+  }
+
+  request(r: Pick<ClientRequest, 'clientId' | 'ts' | 'op'>): Uint8Array {
+    return this.bytes('request', r.clientId, r.ts, r.op);
+  }
+
+  /** ACCEPT and PROPOSE share this statement (see messages.ts). */
+  vote(kind: VoteKind, view: number, slot: number, digest: Digest): Uint8Array {
+    return this.bytes(kind, view, slot, digest);
+  }
+
+  checkpoint(seq: number, stateDigest: Digest): Uint8Array {
+    return this.bytes('checkpoint', seq, stateDigest);
+  }
+
+  viewChange(m: Omit<ViewChangeMsg, 'sig' | 'type'>): Uint8Array {
+    return this.bytes('view-change', m.newView, m.from, sha256(encodeCbor(viewChangeContent(m))));
+  }
+
+  newView(m: Omit<NewViewMsg, 'sig' | 'type'>): Uint8Array {
+    return this.bytes('new-view', m.view, sha256(encodeCbor(newViewContent(m))));
+  }
+
+  reply(view: number, clientId: number, ts: number, slot: number, result: Uint8Array): Uint8Array {
+    return this.bytes('reply', view, clientId, ts, slot, result);
+  }
+
+  status(view: number, executed: number, stable: number, from: number): Uint8Array {
+    return this.bytes('status', view, executed, stable, from);
+  }
+
+  decision(from: number, slot: number, digest: Digest): Uint8Array {
+    return this.bytes('decision', from, slot, digest);
+  }
+
+  state(from: number, seq: number, snapshotDigest: Digest): Uint8Array {
+    return this.bytes('state', from, seq, snapshotDigest);
+  }
+}
+
+/** The digest a proposal is voted on: it covers every request, client signatures included. */
+export function batchDigest(batch: Batch): Digest {
+  return sha256(encodeCbor(batchToWire(batch)));
+}

@@ -1,0 +1,122 @@
+/**
+ * The simulator's safety checks, run on every output of every correct replica as it happens
+ * (brief §3). The checker sees the whole cluster, which no replica does, and trusts nothing a
+ * replica says about itself: certificates and client signatures are re-verified here.
+ *
+ *   S1 agreement      no two correct replicas execute different digests for one slot
+ *   S2 total order    each replica executes slot after slot with no gap (a verified state transfer may jump)
+ *   S3 integrity      every executed request is signed by its client and applied in one slot only
+ *   S4 certificates   every execution is backed by q valid COMMIT signatures from distinct replicas
+ *   S5 vote unique    a correct replica signs one ACCEPT and one COMMIT per (view, slot), across restarts
+ *   S6 monotonic view a correct replica's view never decreases, across restarts
+ *   S8 checkpoints    correct replicas' checkpoint digests agree per sequence number
+ *   clients           every result a client accepted is what the replicas executed for that request
+ */
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import type { Auth } from '../core/auth.ts';
+import type { ExecutedSlot } from '../core/io.ts';
+import type { Message } from '../core/messages.ts';
+import { batchDigest } from '../core/statements.ts';
+
+export class SafetyChecker {
+  readonly violations: string[] = [];
+  private readonly executedDigest = new Map<number, { hex: string; by: number }>();
+  private readonly appliedAt = new Map<string, { slot: number; result: Uint8Array }>();
+  private readonly lastExecuted = new Map<number, number>();
+  private readonly votes = new Map<string, string>();
+  private readonly views = new Map<number, number>();
+  private readonly checkpoints = new Map<number, string>();
+  /** Highest slot executed by any correct replica. */
+  highestExecuted = 0;
+
+  constructor(private readonly auth: Auth) {}
+
+  private violation(what: string): void {
+    if (this.violations.length < 50) this.violations.push(what);
+  }
+
+  onExecuted(replica: number, e: ExecutedSlot): void {
+    const last = this.lastExecuted.get(replica) ?? 0;
+    if (e.slot !== last + 1) this.violation(`S2: replica ${replica} executed slot ${e.slot} after ${last}`);
+    this.lastExecuted.set(replica, e.slot);
+    this.highestExecuted = Math.max(this.highestExecuted, e.slot);
+
+    const hex = toHex(e.digest);
+    const prior = this.executedDigest.get(e.slot);
+    if (!prior) this.executedDigest.set(e.slot, { hex, by: replica });
+    else if (prior.hex !== hex) this.violation(`S1: slot ${e.slot} executed as ${hex.slice(0, 12)} by replica ${replica} but ${prior.hex.slice(0, 12)} by replica ${prior.by}`);
+
+    if (!bytesEqual(batchDigest(e.batch), e.digest)) this.violation(`S4: replica ${replica} executed slot ${e.slot} with a batch that does not match its digest`);
+    if (e.cert.slot !== e.slot || !bytesEqual(e.cert.digest, e.digest)) this.violation(`S4: replica ${replica} slot ${e.slot} certificate is for another slot or digest`);
+    const problem = this.auth.checkVoteCert('commit', e.cert, Math.ceil((this.auth.config.n + this.auth.config.f + 1) / 2));
+    if (problem) this.violation(`S4: replica ${replica} executed slot ${e.slot} on an invalid certificate: ${problem}`);
+
+    for (const r of e.batch) {
+      if (!this.auth.verifyRequest(r)) this.violation(`S3: replica ${replica} executed an unsigned or forged request c${r.clientId}:${r.ts} in slot ${e.slot}`);
+    }
+    for (const a of e.applied) {
+      const key = `${a.clientId}:${a.ts}`;
+      const at = this.appliedAt.get(key);
+      if (!at) this.appliedAt.set(key, { slot: e.slot, result: a.result });
+      else if (at.slot !== e.slot) this.violation(`S3: request ${key} applied in slot ${at.slot} and again in slot ${e.slot} (replica ${replica})`);
+      else if (!bytesEqual(at.result, a.result)) this.violation(`S1: request ${key} gave different results on different replicas`);
+    }
+  }
+
+  /** A restart or a state transfer legitimately resets where execution continues from. */
+  onExecutionReset(replica: number, executed: number): void {
+    this.lastExecuted.set(replica, executed);
+  }
+
+  onSent(replica: number, m: Message): void {
+    let kind: string | undefined;
+    let view = 0;
+    let slot = 0;
+    let hex = '';
+    if (m.type === 'accept' || m.type === 'commit') {
+      kind = m.type;
+      view = m.view;
+      slot = m.slot;
+      hex = toHex(m.digest);
+    } else if (m.type === 'propose') {
+      kind = 'accept'; // a proposal is the leader's ACCEPT
+      view = m.view;
+      slot = m.slot;
+      hex = toHex(batchDigest(m.batch));
+    } else if (m.type === 'checkpoint') {
+      const d = toHex(m.stateDigest);
+      const prior = this.checkpoints.get(m.seq);
+      if (!prior) this.checkpoints.set(m.seq, d);
+      else if (prior !== d) this.violation(`S8: replica ${replica} checkpoint ${m.seq} digest ${d.slice(0, 12)} differs from ${prior.slice(0, 12)}`);
+    }
+    if (!kind) return;
+    const key = `${replica}/${kind}/${view}/${slot}`;
+    const prior = this.votes.get(key);
+    if (!prior) this.votes.set(key, hex);
+    else if (prior !== hex) this.violation(`S5: replica ${replica} signed two ${kind.toUpperCase()}s for view ${view} slot ${slot}`);
+  }
+
+  onView(replica: number, view: number): void {
+    const prior = this.views.get(replica) ?? 0;
+    if (view < prior) this.violation(`S6: replica ${replica} went from view ${prior} back to ${view}`);
+    this.views.set(replica, Math.max(prior, view));
+  }
+
+  /** A client accepted `result` for its request: it must be what the replicas executed. */
+  onClientAccepted(clientId: number, ts: number, slot: number, result: Uint8Array): void {
+    const at = this.appliedAt.get(`${clientId}:${ts}`);
+    if (!at) return this.violation(`S10: client ${clientId} accepted a result for request ${ts} that no correct replica executed`);
+    if (at.slot !== slot || !bytesEqual(at.result, result)) this.violation(`S10: client ${clientId} accepted a result for request ${ts} that differs from the executed one`);
+  }
+
+  /** Correct replicas that executed the same number of slots must hold byte-identical state. */
+  compareStates(states: { replica: number; executed: number; digest: Uint8Array }[]): void {
+    const bySlot = new Map<number, { replica: number; hex: string }>();
+    for (const s of states) {
+      const hex = toHex(s.digest);
+      const prior = bySlot.get(s.executed);
+      if (!prior) bySlot.set(s.executed, { replica: s.replica, hex });
+      else if (prior.hex !== hex) this.violation(`state digests differ at slot ${s.executed}: replica ${s.replica} vs replica ${prior.replica}`);
+    }
+  }
+}

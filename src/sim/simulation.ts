@@ -1,0 +1,412 @@
+/**
+ * One deterministic simulated run ("schedule"): n replicas running the real core with real keys,
+ * closed-loop clients, a faulty network, crashes and restarts from persisted state, all driven by
+ * one seeded PRNG on a virtual clock of ticks.
+ *
+ * A run has two phases, after TigerBeetle's VOPR:
+ *   safety    `steps` ticks of chaos: loss, duplication, delay, partitions, crashes; every output
+ *             of every correct replica is checked as it happens (checker.ts);
+ *   liveness  the network heals and crashed replicas restart (at most f may stay down); every
+ *             client request must then complete within `livenessTicks`.
+ * At the end the clients' history is checked for linearizability.
+ *
+ * Replicas are reached through the `SimNode` seam, so any one of them can be replaced by an
+ * adversary holding its real key.
+ */
+import { kvStoreFactory } from '../app/kv-store.ts';
+import type { Operation } from '../check/history.ts';
+import { kvModel, type KvInput, type KvOutput } from '../check/kv-model.ts';
+import { checkOperations } from '../check/linearizability.ts';
+import { decodeMessage, encodeMessage } from '../codec/wire.ts';
+import { Auth } from '../core/auth.ts';
+import { leaderOf, quorums, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
+import { describeMessage } from '../core/describe.ts';
+import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
+import type { Input, Outputs } from '../core/io.ts';
+import type { Message } from '../core/messages.ts';
+import { Replica } from '../core/replica.ts';
+import { deterministicKeyPair } from '../crypto/keys.ts';
+import { Signer } from '../crypto/signer.ts';
+import { SignatureVerifier } from '../crypto/verifier.ts';
+import { SafetyChecker } from './checker.ts';
+import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
+import { Prng } from './prng.ts';
+import { SimClient } from './sim-client.ts';
+
+export interface SimOptions {
+  seed: number;
+  n: number;
+  f: number;
+  clients: number;
+  opsPerClient: number;
+  /** Ticks of the safety (chaos) phase. */
+  steps: number;
+  /** Bound on the liveness phase, in ticks. */
+  livenessTicks: number;
+  /** Crash and restart replicas (at most f down at once), sometimes the leader. */
+  crash: boolean;
+  /** Draw loss, duplication, delays and partitions per seed; false = a calm network. */
+  networkFaults: boolean;
+  params: Partial<ProtocolParams>;
+  /** Keep the full trace (otherwise only the last lines, for failure reports). */
+  trace: boolean;
+  /** Replaces replica `id` with another node (the Byzantine seam). */
+  nodeFactory?: (id: number, ctx: NodeContext) => SimNode | undefined;
+}
+
+export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
+  n: 4,
+  f: 1,
+  clients: 3,
+  opsPerClient: 8,
+  steps: 600,
+  livenessTicks: 4000,
+  crash: true,
+  networkFaults: true,
+  params: { checkpointInterval: 8, window: 16, maxInflight: 4, maxBatch: 4, requestTimeoutTicks: 40, viewChangeTimeoutTicks: 50, statusIntervalTicks: 10 },
+  trace: false,
+};
+
+/** A replica slot of the simulation: the honest core, or an adversary in its place. */
+export interface SimNode {
+  readonly id: number;
+  readonly honest: boolean;
+  step(input: Input): Outputs;
+  /** For the checker and the status line; adversaries may report anything. */
+  readonly view: number;
+  readonly executed: number;
+}
+
+export interface NodeContext {
+  config: ClusterConfig;
+  params: Partial<ProtocolParams>;
+  signer: Signer;
+  verifier: SignatureVerifier;
+  prng: Prng;
+}
+
+export interface SimResult {
+  seed: number;
+  violations: string[];
+  live: boolean;
+  linearizable: 'ok' | 'illegal' | 'unknown';
+  /** Highest slot executed by a correct replica. */
+  committed: number;
+  operations: number;
+  completed: number;
+  ticks: number;
+  viewChanges: number;
+  crashes: number;
+  stateTransfers: number;
+  messages: number;
+  faults: string;
+  trace: string[];
+}
+
+/** Keys are derived from fixed labels: the simulation uses real Ed25519, reproducibly. */
+export function simCluster(n: number, f: number, clients: number): { config: ClusterConfig; replicaSeeds: Uint8Array[]; clientSeeds: Uint8Array[] } {
+  const replicaKeys = Array.from({ length: n }, (_, i) => deterministicKeyPair(`sim-replica-${i}`));
+  const clientKeys = Array.from({ length: clients }, (_, i) => deterministicKeyPair(`sim-client-${i}`));
+  return {
+    config: {
+      clusterId: 'sim',
+      n,
+      f,
+      replicas: replicaKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
+      clients: clientKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
+    },
+    replicaSeeds: replicaKeys.map((k) => k.seed),
+    clientSeeds: clientKeys.map((k) => k.seed),
+  };
+}
+
+/** One verifier shared by every simulated party: a cached verification is still a real one, done once. */
+const sharedVerifier = new SignatureVerifier({ cacheEntries: 1 << 17 });
+
+class HonestNode implements SimNode {
+  readonly honest = true;
+  readonly replica: Replica;
+  constructor(
+    readonly id: number,
+    opts: ConstructorParameters<typeof Replica>[0],
+  ) {
+    this.replica = new Replica(opts);
+  }
+  step(input: Input): Outputs {
+    return this.replica.step(input);
+  }
+  get view(): number {
+    return this.replica.view;
+  }
+  get executed(): number {
+    return this.replica.executed;
+  }
+}
+
+export class Simulation {
+  readonly opts: SimOptions;
+  readonly prng: Prng;
+  readonly config: ClusterConfig;
+  readonly network: SimNetwork;
+  readonly checker: SafetyChecker;
+  readonly history: Operation<KvInput, KvOutput>[] = [];
+  private readonly auth: Auth;
+  private readonly replicaSeeds: Uint8Array[];
+  private readonly nodes: (SimNode | undefined)[];
+  private readonly disks: DurableState[];
+  private readonly clients: SimClient[];
+  private readonly traceLines: string[] = [];
+  private now = 0;
+  private eventCounter = 0;
+  private readonly counts = { viewChanges: 0, crashes: 0, stateTransfers: 0 };
+  private faultsDescription = 'calm';
+  /** Replicas that stay down through the liveness phase (at most f). */
+  private permanentlyDown = new Set<number>();
+
+  constructor(opts: SimOptions) {
+    this.opts = opts;
+    this.prng = new Prng(opts.seed);
+    const { config, replicaSeeds, clientSeeds } = simCluster(opts.n, opts.f, opts.clients);
+    this.config = config;
+    this.replicaSeeds = replicaSeeds;
+    this.network = new SimNetwork(this.prng.fork());
+    this.auth = new Auth(config, new Signer(replicaSeeds[0]!), sharedVerifier);
+    this.checker = new SafetyChecker(this.auth);
+    this.disks = replicaSeeds.map(() => emptyDurableState());
+    this.nodes = replicaSeeds.map((_, id) => this.startNode(id, false));
+    const clientPrng = this.prng.fork();
+    const keys = ['k0', 'k1', 'k2'];
+    this.clients = clientSeeds.map((seed, id) => {
+      const signer = new Signer(seed);
+      return new SimClient(
+        { id, operations: opts.opsPerClient, keys, retryTicks: 30 },
+        this.auth,
+        (statement) => signer.sign(statement),
+        clientPrng.fork(),
+        this.history,
+        { event: () => ++this.eventCounter },
+      );
+    });
+  }
+
+  private startNode(id: number, restart: boolean): SimNode {
+    const signer = new Signer(this.replicaSeeds[id]!);
+    const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork() });
+    if (custom) return custom;
+    const node = new HonestNode(id, {
+      id,
+      config: this.config,
+      params: this.opts.params,
+      signer,
+      verifier: sharedVerifier,
+      app: kvStoreFactory(),
+      ...(restart ? { durable: this.disks[id]! } : {}),
+    });
+    if (restart) {
+      this.checker.onExecutionReset(id, this.disks[id]!.checkpoint?.cert.seq ?? 0);
+      this.handle(id, node.replica.takeRestoreOutputs());
+    }
+    return node;
+  }
+
+  trace(line: string): void {
+    this.traceLines.push(`${String(this.now).padStart(5)} ${line}`);
+    if (!this.opts.trace && this.traceLines.length > 4000) this.traceLines.splice(0, 2000);
+  }
+
+  private get replicaAddresses(): Address[] {
+    return this.config.replicas.map((r) => r.id);
+  }
+
+  /** Carries out one replica's outputs: persist first, then send; checks everything on the way. */
+  private handle(id: number, out: Outputs): void {
+    const node = this.nodes[id];
+    const honest = node ? node.honest : true;
+    for (const op of out.persist) applyPersistOp(this.disks[id]!, op);
+    // A state transfer resets where execution continues; it precedes any execution in the same step.
+    for (const ev of out.events) if (ev.type === 'state-transferred' && honest) this.checker.onExecutionReset(id, ev.seq);
+    for (const e of out.executed) {
+      if (honest) this.checker.onExecuted(id, e);
+      if (this.opts.trace) this.trace(`R${id} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
+    }
+    for (const ev of out.events) {
+      if (ev.type === 'drop') continue;
+      if (ev.type === 'view-change-started') this.counts.viewChanges++;
+      if (ev.type === 'state-transferred') this.counts.stateTransfers++;
+      if (ev.type === 'alarm' && honest) this.checker.violations.push(`alarm at replica ${id}: ${ev.what}`);
+      this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
+    }
+    if (node && honest) this.checker.onView(id, node.view);
+    for (const s of out.send) {
+      if (honest) this.checker.onSent(id, s.message);
+      const frame = encodeMessage(s.message);
+      const targets = s.to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [s.to];
+      for (const to of targets) this.network.send(id, to, frame, this.now);
+      if (this.opts.trace) this.trace(`R${id} → ${s.to === 'all' ? '*' : `R${s.to}`} ${describeMessage(s.message)}`);
+    }
+    for (const r of out.replies) {
+      this.network.send(id, `client:${r.clientId}`, encodeMessage(r.message), this.now);
+    }
+  }
+
+  private deliver(to: Address, from: Address, frame: Uint8Array): void {
+    const decoded = decodeMessage(frame);
+    if (!decoded.ok) {
+      this.trace(`${String(to)} drops a frame from ${String(from)}: ${decoded.reason}`);
+      return;
+    }
+    const m: Message = decoded.message;
+    if (typeof to === 'string') {
+      const client = this.clients[Number(to.slice('client:'.length))];
+      if (!client || m.type !== 'reply') return;
+      const r = client.onReply(m);
+      if (r.accepted) {
+        const last = client.accepted[client.accepted.length - 1]!;
+        this.checker.onClientAccepted(client.opts.id, last.ts, last.slot, last.result);
+        this.trace(`client ${client.opts.id} completes request ${last.ts} (slot ${last.slot})`);
+      }
+      return;
+    }
+    const node = this.nodes[to];
+    if (!node) return;
+    if (m.type === 'reply') return;
+    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
+    this.handle(to, node.step(input));
+  }
+
+  /** Advances the virtual clock by one tick. */
+  private tick(chaos: boolean): void {
+    this.now++;
+    if (chaos) this.injectFaults();
+    for (const p of this.network.due(this.now)) this.deliver(p.to, p.from, p.frame);
+    for (let id = 0; id < this.nodes.length; id++) {
+      const node = this.nodes[id];
+      if (node) this.handle(id, node.step({ kind: 'tick' }));
+    }
+    for (const c of this.clients) {
+      for (const s of c.tick(this.now)) {
+        const frame = encodeMessage(s.message);
+        const targets = s.to === 'all' ? this.replicaAddresses : [s.to];
+        for (const to of targets) this.network.send(`client:${c.opts.id}`, to, frame, this.now);
+      }
+    }
+  }
+
+  private chaos = { crashRate: 0, partitionRate: 0, partitionUntil: 0 };
+
+  private drawFaults(): void {
+    if (!this.opts.networkFaults) return;
+    const p = this.prng;
+    const faults: NetworkFaults = {
+      dropRate: p.pick([0, 0, 0.01, 0.05, 0.1]),
+      duplicateRate: p.pick([0, 0.02, 0.05]),
+      delayMin: 1,
+      delayMax: p.pick([2, 3, 5, 8]),
+      longDelayRate: p.pick([0, 0.01, 0.03]),
+    };
+    this.network.faults = faults;
+    this.chaos.partitionRate = p.pick([0, 0, 0.004, 0.01]);
+    this.faultsDescription = `drop=${faults.dropRate} dup=${faults.duplicateRate} delay=1..${faults.delayMax} long=${faults.longDelayRate} partitions=${this.chaos.partitionRate}`;
+  }
+
+  private injectFaults(): void {
+    const p = this.prng;
+    if (this.opts.crash) {
+      const down = this.nodes.filter((x) => !x).length;
+      if (down < this.config.f && p.chance(1 / 120)) {
+        // Half of the crashes hit the current leader: the case a view change must survive.
+        const alive = this.nodes.flatMap((x, id) => (x ? [id] : []));
+        const views = alive.map((id) => this.nodes[id]!.view);
+        const leader = leaderOf(Math.max(...views), this.config.n);
+        const victim = p.chance(0.5) && this.nodes[leader] ? leader : p.pick(alive);
+        this.crash(victim);
+      } else if (down > 0 && p.chance(1 / 80)) {
+        const dead = this.nodes.flatMap((x, id) => (x ? [] : [id]));
+        this.restart(p.pick(dead));
+      }
+    }
+    if (this.chaos.partitionRate > 0) {
+      if (this.network.partitioned && this.now >= this.chaos.partitionUntil) {
+        this.network.heal();
+        this.trace('network heals');
+      } else if (!this.network.partitioned && p.chance(this.chaos.partitionRate)) {
+        const size = p.range(1, Math.floor(this.config.n / 2));
+        const group = p.shuffle([...this.replicaAddresses]).slice(0, size);
+        this.network.isolate(group, this.replicaAddresses);
+        this.chaos.partitionUntil = this.now + p.range(20, 150);
+        this.trace(`partition: {${group.join(',')}} cut off until ${this.chaos.partitionUntil}`);
+      }
+    }
+  }
+
+  crash(id: number): void {
+    if (!this.nodes[id]) return;
+    this.nodes[id] = undefined;
+    this.counts.crashes++;
+    this.trace(`! R${id} crashes`);
+  }
+
+  restart(id: number): void {
+    if (this.nodes[id]) return;
+    this.trace(`^ R${id} restarts from disk (view ${this.disks[id]!.view}, checkpoint ${this.disks[id]!.checkpoint?.cert.seq ?? 0})`);
+    this.nodes[id] = this.startNode(id, true);
+  }
+
+  private get clientsDone(): boolean {
+    return this.clients.every((c) => c.finished);
+  }
+
+  run(): SimResult {
+    this.drawFaults();
+    this.trace(`seed ${this.opts.seed}: n=${this.config.n} f=${this.config.f} ${this.faultsDescription}`);
+    for (let t = 0; t < this.opts.steps && this.checker.violations.length === 0; t++) this.tick(true);
+
+    // Liveness: heal, restart, and maybe keep up to f replicas down for good.
+    this.network.heal();
+    this.network.faults = { dropRate: 0, duplicateRate: 0, delayMin: 1, delayMax: 3, longDelayRate: 0 };
+    const keepDown = this.opts.crash && this.prng.chance(0.3);
+    for (let id = 0; id < this.nodes.length; id++) {
+      if (!this.nodes[id]) {
+        if (keepDown && this.permanentlyDown.size < this.config.f) this.permanentlyDown.add(id);
+        else this.restart(id);
+      }
+    }
+    this.trace(`liveness phase: network healed; down for good: {${[...this.permanentlyDown].join(',')}}`);
+    const deadline = this.now + this.opts.livenessTicks;
+    while (!this.clientsDone && this.now < deadline && this.checker.violations.length === 0) this.tick(false);
+    const live = this.clientsDone;
+    // Let stragglers finish executing so that state digests can be compared at equal slots.
+    for (let i = 0; i < 60 && this.checker.violations.length === 0; i++) this.tick(false);
+
+    const states = this.nodes.flatMap((node, id) =>
+      node instanceof HonestNode ? [{ replica: id, executed: node.executed, digest: node.replica.stateDigest() }] : [],
+    );
+    this.checker.compareStates(states);
+    const lin = checkOperations(kvModel, this.history, { timeoutMs: 20_000 });
+    if (lin.result === 'illegal') this.checker.violations.push('S10: the client history is not linearizable');
+    if (!live) this.trace(`NOT LIVE: ${this.clients.filter((c) => !c.finished).map((c) => `client ${c.opts.id} at ${c.done}/${c.opts.operations}`).join(', ')}`);
+
+    const operations = this.clients.reduce((a, c) => a + c.opts.operations, 0);
+    return {
+      seed: this.opts.seed,
+      violations: [...this.checker.violations],
+      live,
+      linearizable: lin.result,
+      committed: this.checker.highestExecuted,
+      operations,
+      completed: this.clients.reduce((a, c) => a + c.done, 0),
+      ticks: this.now,
+      viewChanges: this.counts.viewChanges,
+      crashes: this.counts.crashes,
+      stateTransfers: this.counts.stateTransfers,
+      messages: this.network.stats.sent,
+      faults: this.faultsDescription,
+      trace: this.traceLines,
+    };
+  }
+}
+
+export function quorumSummary(n: number, f: number): string {
+  const Q = quorums(n, f);
+  return `n=${n} f=${f} q=${Q.q} Qf=${Q.fast} τ=${Q.tau}`;
+}
