@@ -34,7 +34,11 @@ export class SimClient {
   private believedView = 0;
   private inflight: InFlight | undefined;
   private valueCounter = 0;
+  /** The last value this client saw per key, so compare-and-set sometimes succeeds. */
+  private readonly seen = new Map<string, string | null>();
   done = 0;
+  /** Call time of the current (or last) operation, to find it in the shared history. */
+  lastCall = 0;
   /** Results the client accepted, for cross-checking against what replicas executed. */
   readonly accepted: { ts: number; result: Uint8Array; slot: number }[] = [];
 
@@ -77,7 +81,8 @@ export class SimClient {
     const op = encodeKvCommand(command);
     const request: ClientRequest = { clientId: this.opts.id, ts, op, sig: this.sign(this.auth.statements.request({ clientId: this.opts.id, ts, op })) };
     const historyIndex = this.history.length;
-    this.history.push({ clientId: this.opts.id, input: command as KvInput, output: undefined, call: this.clock.event(), return: Infinity });
+    this.lastCall = this.clock.event();
+    this.history.push({ clientId: this.opts.id, input: command as KvInput, output: undefined, call: this.lastCall, return: Infinity });
     return { request, command, quorum: new ReplyQuorum(this.auth, this.opts.id, ts, this.auth.config.f + 1), lastSent: now, attempts: 0, historyIndex };
   }
 
@@ -89,6 +94,7 @@ export class SimClient {
     if (verdict.kind === 'pending') return { accepted: false };
     this.believedView = Math.max(this.believedView, verdict.view);
     const result: KvResult = decodeKvResult(verdict.result);
+    this.remember(f.command, result);
     const entry = this.history[f.historyIndex]!;
     entry.output = 'error' in result ? undefined : (result as KvOutput);
     entry.return = 'error' in result ? Infinity : this.clock.event();
@@ -98,6 +104,14 @@ export class SimClient {
     return { accepted: true };
   }
 
+  private remember(c: KvCommand, r: KvResult): void {
+    if ('error' in r) return;
+    if (c.op === 'get') this.seen.set(c.key, r.value);
+    else if (c.op === 'put') this.seen.set(c.key, c.value);
+    else if (c.op === 'delete') this.seen.set(c.key, null);
+    else this.seen.set(c.key, 'ok' in r && r.ok ? c.value : r.value);
+  }
+
   private randomCommand(): KvCommand {
     const key = this.prng.pick(this.opts.keys);
     const value = `c${this.opts.id}v${++this.valueCounter}`;
@@ -105,7 +119,7 @@ export class SimClient {
     if (r < 0.35) return { op: 'get', key };
     if (r < 0.7) return { op: 'put', key, value };
     if (r < 0.8) return { op: 'delete', key };
-    const expected = this.prng.chance(0.3) ? null : `c${this.prng.int(4)}v${this.prng.range(1, Math.max(1, this.valueCounter))}`;
+    const expected = this.prng.chance(0.7) ? (this.seen.get(key) ?? null) : `c${this.prng.int(4)}v${this.prng.range(1, Math.max(1, this.valueCounter))}`;
     return { op: 'cas', key, expected, value };
   }
 }

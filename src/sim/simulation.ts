@@ -22,7 +22,7 @@ import { Auth } from '../core/auth.ts';
 import { leaderOf, quorums, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { describeMessage } from '../core/describe.ts';
 import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
-import type { Input, Outputs } from '../core/io.ts';
+import type { ExecutedSlot, Input, Outputs } from '../core/io.ts';
 import type { Message } from '../core/messages.ts';
 import { Replica } from '../core/replica.ts';
 import { deterministicKeyPair } from '../crypto/keys.ts';
@@ -52,6 +52,22 @@ export interface SimOptions {
   trace: boolean;
   /** Replaces replica `id` with another node (the Byzantine seam). */
   nodeFactory?: (id: number, ctx: NodeContext) => SimNode | undefined;
+  /** Scripted faults, on top of (or instead of) the random ones. */
+  script?: ScriptedFault[];
+  /** Watches the run: every trace line, every execution by a correct replica. */
+  observer?: SimObserver;
+}
+
+export type ScriptedFault =
+  | { at: number; action: 'crash' | 'restart'; replica: number }
+  | { at: number; action: 'crash-leader' }
+  | { at: number; action: 'isolate'; replicas: number[] }
+  | { at: number; action: 'heal' };
+
+export interface SimObserver {
+  trace?(line: string): void;
+  executed?(replica: number, e: ExecutedSlot, now: number): void;
+  completed?(clientId: number, op: Operation<KvInput, KvOutput>, now: number): void;
 }
 
 export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
@@ -210,6 +226,7 @@ export class Simulation {
   }
 
   trace(line: string): void {
+    this.opts.observer?.trace?.(line);
     this.traceLines.push(`${String(this.now).padStart(5)} ${line}`);
     if (!this.opts.trace && this.traceLines.length > 4000) this.traceLines.splice(0, 2000);
   }
@@ -227,6 +244,7 @@ export class Simulation {
     for (const ev of out.events) if (ev.type === 'state-transferred' && honest) this.checker.onExecutionReset(id, ev.seq);
     for (const e of out.executed) {
       if (honest) this.checker.onExecuted(id, e);
+      if (honest) this.opts.observer?.executed?.(id, e, this.now);
       if (this.opts.trace) this.trace(`R${id} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
     }
     for (const ev of out.events) {
@@ -264,6 +282,8 @@ export class Simulation {
         const last = client.accepted[client.accepted.length - 1]!;
         this.checker.onClientAccepted(client.opts.id, last.ts, last.slot, last.result);
         this.trace(`client ${client.opts.id} completes request ${last.ts} (slot ${last.slot})`);
+        const op = this.history.find((h) => h.clientId === client.opts.id && h.return !== Infinity && h.call === client.lastCall);
+        if (op) this.opts.observer?.completed?.(client.opts.id, op, this.now);
       }
       return;
     }
@@ -277,6 +297,7 @@ export class Simulation {
   /** Advances the virtual clock by one tick. */
   private tick(chaos: boolean): void {
     this.now++;
+    for (const f of this.opts.script ?? []) if (f.at === this.now) this.applyScripted(f);
     if (chaos) this.injectFaults();
     for (const p of this.network.due(this.now)) this.deliver(p.to, p.from, p.frame);
     for (let id = 0; id < this.nodes.length; id++) {
@@ -337,6 +358,30 @@ export class Simulation {
         this.trace(`partition: {${group.join(',')}} cut off until ${this.chaos.partitionUntil}`);
       }
     }
+  }
+
+  private applyScripted(f: ScriptedFault): void {
+    switch (f.action) {
+      case 'crash':
+        return this.crash(f.replica);
+      case 'restart':
+        return this.restart(f.replica);
+      case 'crash-leader': {
+        const views = this.nodes.flatMap((x) => (x ? [x.view] : []));
+        return this.crash(leaderOf(Math.max(...views), this.config.n));
+      }
+      case 'isolate':
+        this.network.isolate(f.replicas, this.replicaAddresses);
+        return this.trace(`partition: {${f.replicas.join(',')}} cut off`);
+      case 'heal':
+        this.network.heal();
+        return this.trace('network heals');
+    }
+  }
+
+  /** Which replicas are up right now. */
+  get alive(): number[] {
+    return this.nodes.flatMap((x, id) => (x ? [id] : []));
   }
 
   crash(id: number): void {
