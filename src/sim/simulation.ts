@@ -99,6 +99,8 @@ export interface NodeContext {
   signer: Signer;
   verifier: SignatureVerifier;
   prng: Prng;
+  /** On a restart, what this replica had persisted; a custom node must resume from it. */
+  durable: DurableState | undefined;
 }
 
 export interface SimResult {
@@ -207,7 +209,8 @@ export class Simulation {
 
   private startNode(id: number, restart: boolean): SimNode {
     const signer = new Signer(this.replicaSeeds[id]!);
-    const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork() });
+    const durable = restart ? this.disks[id]! : undefined;
+    const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork(), durable });
     if (custom) return custom;
     const node = new HonestNode(id, {
       id,
