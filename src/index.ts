@@ -1,0 +1,32 @@
+/**
+ * byzpax as a library. The protocol core is pure: build a `Replica`, feed it inputs with
+ * `step()`, carry out its outputs (persist, then send). See README.md for the full tour.
+ */
+export { Replica, type ReplicaOptions } from './core/replica.ts';
+export {
+  defaultParams,
+  leaderOf,
+  quorums,
+  validateConfig,
+  validateQuorums,
+  type ClusterConfig,
+  type ProtocolParams,
+  type Quorums,
+  type ReplicaId,
+  type ClientId,
+} from './core/config.ts';
+export type { Input, Outputs, PersistOp, ExecutedSlot, ProtocolEvent, Send, ClientReply } from './core/io.ts';
+export type * from './core/messages.ts';
+export { applyPersistOp, emptyDurableState, type DurableState } from './core/durable.ts';
+export { selectValue, type SelectRule, type SlotReport, type Selection } from './core/select.ts';
+export { Auth } from './core/auth.ts';
+export { Statements, batchDigest } from './core/statements.ts';
+export { describeMessage } from './core/describe.ts';
+export { encodeMessage, decodeMessage, type DecodeResult } from './codec/wire.ts';
+export { limits } from './codec/limits.ts';
+export * from './crypto/index.ts';
+export * from './app/index.ts';
+export { ReplyQuorum, type ReplyVerdict } from './client/reply-quorum.ts';
+export { checkOperations, kvModel, registerModel, type Operation, type Model } from './check/index.ts';
+export { Simulation, defaultSimOptions, type SimOptions, type SimResult } from './sim/simulation.ts';
+export { runSweep, sweepOptions, type SweepSummary } from './sim/run.ts';
