@@ -204,12 +204,14 @@ export class Replica {
     if (!this.auth.isClient(request.clientId)) return this.drop('request from unknown client', request.clientId);
     const session = this.state.session(request.clientId);
     if (session && request.ts < session.ts) return this.drop('request older than the last executed one', request.clientId);
+    // Verified before anything else, cached replies included: only the client itself may make
+    // us answer (and sign) on its behalf.
+    if (!this.auth.verifyRequest(request)) return this.drop('bad client signature', request.clientId);
     if (session && request.ts === session.ts) {
       // A retransmission: the client lost our reply. Answer again; never execute twice.
       this.out.replies.push({ clientId: request.clientId, message: this.replyFor(request.clientId, session.ts, session.slot, session.result) });
       return;
     }
-    if (!this.auth.verifyRequest(request)) return this.drop('bad client signature', request.clientId);
 
     const key = requestKey(request);
     if (this.isLeader) {
@@ -236,9 +238,29 @@ export class Replica {
       this.nextSlot - 1 - this.executed < this.params.maxInflight &&
       this.nextSlot <= this.highWatermark
     ) {
-      const batch = this.queue.splice(0, this.params.maxBatch);
-      this.propose(this.nextSlot++, batch);
+      this.propose(this.nextSlot++, this.takeBatch());
     }
+  }
+
+  /**
+   * Up to maxBatch queued requests, at most one per client: backups reject a batch naming a
+   * client twice (a correct leader never sends one), so a client with two requests queued must
+   * not get its leader deposed. Its later request waits for the next slot.
+   */
+  private takeBatch(): Batch {
+    const batch: Batch = [];
+    const clients = new Set<number>();
+    for (let i = 0; i < this.queue.length && batch.length < this.params.maxBatch; ) {
+      const r = this.queue[i]!;
+      if (clients.has(r.clientId)) {
+        i++;
+        continue;
+      }
+      clients.add(r.clientId);
+      batch.push(r);
+      this.queue.splice(i, 1);
+    }
+    return batch;
   }
 
   private propose(slot: number, batch: Batch): void {
@@ -331,6 +353,8 @@ export class Replica {
     s.lastActivity = this.now;
     SlotState.record(s.accepts, leaderOf(m.view, this.config.n), { view: m.view, digest, digestHex, sig: m.sig });
     this.out.persist.push({ kind: 'proposal', slot: m.slot, view: m.view, batch: m.batch, sig: m.sig });
+    // The COMMITs may have come first: the decision was waiting for exactly this body.
+    if (s.decided && s.decided.digestHex === digestHex) this.executeDecided();
   }
 
   /** A correct leader checked every request before signing; a bad one is proof against it. */
@@ -579,7 +603,7 @@ export class Replica {
     if (!this.auth.verifyReplica(m.from, this.auth.statements.decision(m.from, slotNo, m.cert.digest), m.sig)) return this.drop('DECISION with a bad signature', m.from);
     if (!bytesEqual(batchDigest(m.batch), m.cert.digest)) return this.drop('DECISION whose batch does not match its certificate', m.from);
     const s = this.slot(slotNo);
-    if (s.decided && s.body(s.decided.digestHex)) return;
+    if (s.decided && s.body(s.decided.digestHex)) return this.executeDecided();
     const problem = this.auth.checkVoteCert('commit', m.cert, this.quorums.q);
     if (problem) return this.drop(`DECISION: ${problem}`, m.from);
     if (s.decided && s.decided.digestHex !== toHex(m.cert.digest)) return this.alarm(`two commit certificates disagree on slot ${slotNo}`);
