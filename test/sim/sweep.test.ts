@@ -19,10 +19,10 @@ function sweep(n: number, f: number, seed: number, seeds: number) {
 }
 
 describe('simulator sweeps', () => {
-  it('n=4, f=1: 150 schedules are safe and live', () => {
-    const { summary, failures } = sweep(4, 1, 1, 150);
+  it('n=4, f=1: 200 schedules are safe and live', () => {
+    const { summary, failures } = sweep(4, 1, 1, 200);
     expect(failures).toEqual([]);
-    expect(summary.live).toBe(150);
+    expect(summary.live).toBe(200);
     // The sweep really exercised faults: crashes, view changes and state transfers happened.
     expect(summary.crashes).toBeGreaterThan(100);
     expect(summary.viewChanges).toBeGreaterThan(50);
@@ -30,10 +30,10 @@ describe('simulator sweeps', () => {
     expect(summary.completed).toBe(summary.operations);
   });
 
-  it('n=7, f=2: 40 schedules are safe and live', () => {
-    const { summary, failures } = sweep(7, 2, 1001, 40);
+  it('n=7, f=2: 60 schedules are safe and live', () => {
+    const { summary, failures } = sweep(7, 2, 1001, 60);
     expect(failures).toEqual([]);
-    expect(summary.live).toBe(40);
+    expect(summary.live).toBe(60);
     expect(summary.crashes).toBeGreaterThan(20);
   });
 
