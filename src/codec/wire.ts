@@ -9,6 +9,7 @@ import type {
   Batch,
   CheckpointCert,
   ClientRequest,
+  DecisionCert,
   Message,
   SignerSig,
   SlotEvidence,
@@ -47,12 +48,13 @@ const sigsToWire = (sigs: SignerSig[]) => sigs.map((s) => [s.from, s.sig]);
 export const requestToWire = (r: ClientRequest) => [r.clientId, r.ts, r.op, r.sig];
 export const batchToWire = (b: Batch) => b.map(requestToWire);
 const voteCertToWire = (c: VoteCert) => [c.view, c.slot, c.digest, sigsToWire(c.sigs)];
+const decisionCertToWire = (c: DecisionCert) => [c.kind === 'fast' ? 1 : 0, ...voteCertToWire(c)];
 const checkpointCertToWire = (c: CheckpointCert) => [c.seq, c.stateDigest, sigsToWire(c.sigs)];
 const evidenceToWire = (e: SlotEvidence) => [
   e.slot,
   e.lastVote ? [e.lastVote.view, e.lastVote.digest, e.lastVote.leaderSig] : null,
   e.prepared ? voteCertToWire(e.prepared) : null,
-  e.decided ? voteCertToWire(e.decided) : null,
+  e.decided ? decisionCertToWire(e.decided) : null,
 ];
 const proposeBody = (m: ProposeMsg) => [m.view, m.slot, batchToWire(m.batch)];
 
@@ -82,7 +84,7 @@ export function toWire(m: Message): unknown[] {
     case 'status':
       return [TAGS.status, m.view, m.executed, m.stable, m.from, m.sig];
     case 'decision':
-      return [TAGS.decision, batchToWire(m.batch), voteCertToWire(m.cert), m.from, m.sig];
+      return [TAGS.decision, batchToWire(m.batch), decisionCertToWire(m.cert), m.from, m.sig];
     case 'state':
       return [TAGS.state, checkpointCertToWire(m.checkpoint), m.snapshot, m.from, m.sig];
   }
@@ -153,6 +155,12 @@ function voteCert(x: unknown, what: string): VoteCert {
   return { view: uint(view, `${what}.view`), slot: uint(slot, `${what}.slot`), digest: digest(d, `${what}.digest`), sigs: sigs(s, `${what}.sigs`) };
 }
 
+function decisionCert(x: unknown, what: string): DecisionCert {
+  const [kind, ...rest] = arr(x, what, 5);
+  if (kind !== 0 && kind !== 1) fail(`${what}: unknown certificate kind ${String(kind)}`);
+  return { kind: kind === 1 ? 'fast' : 'commit', ...voteCert(rest, what) };
+}
+
 function checkpointCert(x: unknown): CheckpointCert {
   const [seq, d, s] = arr(x, 'checkpoint cert', 3);
   return { seq: uint(seq, 'checkpoint.seq'), stateDigest: digest(d, 'checkpoint.stateDigest'), sigs: sigs(s, 'checkpoint.sigs') };
@@ -166,7 +174,7 @@ function evidence(x: unknown): SlotEvidence {
     e.lastVote = { view: uint(view, 'lastVote.view'), digest: digest(d, 'lastVote.digest'), leaderSig: signature(sig, 'lastVote.sig') };
   }
   if (pc !== null) e.prepared = voteCert(pc, 'prepared');
-  if (dc !== null) e.decided = voteCert(dc, 'decided');
+  if (dc !== null) e.decided = decisionCert(dc, 'decided');
   return e;
 }
 
@@ -238,7 +246,7 @@ function fromWire(x: unknown): Message {
     }
     case TAGS.decision: {
       const [b, cert, from, sig] = arr(f, 'decision', 4);
-      return { type: 'decision', batch: batch(b), cert: voteCert(cert, 'decision.cert'), from: replicaId(from, 'decision.from'), sig: signature(sig, 'decision.sig') };
+      return { type: 'decision', batch: batch(b), cert: decisionCert(cert, 'decision.cert'), from: replicaId(from, 'decision.from'), sig: signature(sig, 'decision.sig') };
     }
     case TAGS.state: {
       const [cp, snap, from, sig] = arr(f, 'state', 4);

@@ -7,9 +7,9 @@
  * the same votes inside certificates, view changes and new views cheap.
  */
 import { bytesEqual } from '../crypto/bytes.ts';
-import type { ClusterConfig, ReplicaId } from './config.ts';
-import { leaderOf } from './config.ts';
-import type { CheckpointCert, ClientRequest, Digest, Signature, VoteCert } from './messages.ts';
+import type { ClusterConfig, Quorums, ReplicaId } from './config.ts';
+import { leaderOf, quorums } from './config.ts';
+import type { CheckpointCert, ClientRequest, DecisionCert, Digest, Signature, VoteCert } from './messages.ts';
 import { Statements, type VoteKind } from './statements.ts';
 
 export interface SignFn {
@@ -22,6 +22,7 @@ export interface VerifyFn {
 
 export class Auth {
   readonly statements: Statements;
+  readonly quorums: Quorums;
   private readonly clientKeys: Map<number, Uint8Array>;
   /** Signatures this replica made and verifications it asked for (cache hits included). */
   readonly counters = { signed: 0, verifyRequests: 0 };
@@ -32,6 +33,7 @@ export class Auth {
     private readonly verifier: VerifyFn,
   ) {
     this.statements = new Statements(config.clusterId);
+    this.quorums = quorums(config.n, config.f);
     this.clientKeys = new Map(config.clients.map((c) => [c.id, c.publicKey]));
   }
 
@@ -88,6 +90,11 @@ export class Auth {
       if (!this.verifyReplica(s.from, statement, s.sig)) return `${kind} certificate: bad signature from replica ${s.from}`;
     }
     return null;
+  }
+
+  /** A fast certificate needs Qf ACCEPTs, a commit certificate q COMMITs. */
+  checkDecisionCert(cert: DecisionCert): string | null {
+    return cert.kind === 'fast' ? this.checkVoteCert('accept', cert, this.quorums.fast) : this.checkVoteCert('commit', cert, this.quorums.q);
   }
 
   /** The genesis checkpoint (seq 0) is certified by its digest alone; every other one by q signatures. */

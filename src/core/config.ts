@@ -35,7 +35,25 @@ export interface ClusterConfig {
   clients: ClientInfo[];
 }
 
+/** `fast`: Qf matching ACCEPTs decide on their own; `classic`: only q COMMITs decide. */
+export type CommitPath = 'classic' | 'fast';
+/**
+ * On the fast path, when a prepared replica sends its COMMIT (brief §2.3):
+ * `concurrent` at once, deciding on whichever certificate completes first (saves latency);
+ * `deferred` only if the fast certificate has not completed within `deferTicks` (saves latency
+ * and the COMMIT round's signatures while every replica is healthy).
+ */
+export type CommitPolicy = 'concurrent' | 'deferred';
+
 export interface ProtocolParams {
+  mode: CommitPath;
+  commitPolicy: CommitPolicy;
+  /** Deferred policy: ticks a prepared replica waits for the fast certificate before sending COMMIT. */
+  deferTicks: number;
+  /** Deferred policy: after this many slots in a row miss the fast certificate, stop waiting for it... */
+  fastMissLimit: number;
+  /** ...for this many slots, then try the fast path again. */
+  classicSlotsAfterFallback: number;
   /** A checkpoint is taken every `checkpointInterval` slots (K in the brief). */
   checkpointInterval: number;
   /** Slots the leader may propose above the stable checkpoint (W = high − low watermark). */
@@ -55,6 +73,11 @@ export interface ProtocolParams {
 }
 
 export const defaultParams: ProtocolParams = {
+  mode: 'classic',
+  commitPolicy: 'concurrent',
+  deferTicks: 4,
+  fastMissLimit: 3,
+  classicSlotsAfterFallback: 64,
   checkpointInterval: 128,
   window: 256,
   maxInflight: 8,
@@ -141,7 +164,9 @@ export function validateConfig(config: ClusterConfig): Quorums {
 }
 
 export function validateParams(p: ProtocolParams): void {
-  const positive = Object.entries(p).filter(([, v]) => !Number.isInteger(v) || v < 1);
+  if (p.mode !== 'classic' && p.mode !== 'fast') throw new Error(`mode must be 'classic' or 'fast' (got '${String(p.mode)}')`);
+  if (p.commitPolicy !== 'concurrent' && p.commitPolicy !== 'deferred') throw new Error(`commitPolicy must be 'concurrent' or 'deferred' (got '${String(p.commitPolicy)}')`);
+  const positive = Object.entries(p).filter(([k, v]) => k !== 'mode' && k !== 'commitPolicy' && (!Number.isInteger(v) || v < 1));
   if (positive.length > 0) throw new Error(`protocol parameters must be positive integers: ${positive.map(([k]) => k).join(', ')}`);
   if (p.window < p.checkpointInterval) {
     // The leader must be able to propose past the next checkpoint or the window never advances.

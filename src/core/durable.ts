@@ -6,14 +6,14 @@
  * Application state is not persisted slot by slot: a restart restores the last stable
  * checkpoint's snapshot and re-executes the decided slots above it, which is deterministic.
  */
-import type { Batch, CheckpointCert, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, Signature, VoteCert } from './messages.ts';
 import type { PersistOp } from './io.ts';
 
 export interface DurableSlot {
   proposal?: { view: number; batch: Batch; sig: Signature };
   prepared?: VoteCert;
   commitSent?: { view: number; digest: Uint8Array };
-  decided?: { cert: VoteCert; batch: Batch | undefined };
+  decided?: { cert: DecisionCert; batch: Batch | undefined };
 }
 
 export interface DurableState {

@@ -11,7 +11,7 @@
  * runs on the simulator's virtual clock and on a real interval timer.
  */
 import type { ClientId, ReplicaId } from './config.ts';
-import type { Batch, CheckpointCert, Digest, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, Digest, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
 
 export type Input =
   | { kind: 'message'; message: ReplicaMessage }
@@ -24,7 +24,7 @@ export type PersistOp =
   | { kind: 'proposal'; slot: number; view: number; batch: Batch; sig: Signature }
   | { kind: 'prepared'; cert: VoteCert }
   | { kind: 'commit-sent'; slot: number; view: number; digest: Digest }
-  | { kind: 'decided'; cert: VoteCert; batch: Batch | undefined }
+  | { kind: 'decided'; cert: DecisionCert; batch: Batch | undefined }
   /** A stable checkpoint with its state; everything at or below `cert.seq` may be forgotten. */
   | { kind: 'checkpoint'; cert: CheckpointCert; snapshot: Uint8Array };
 
@@ -46,8 +46,8 @@ export interface ExecutedSlot {
   digest: Digest;
   /** Requests that changed state, with their results; duplicates are not listed. */
   applied: { clientId: ClientId; ts: number; result: Uint8Array }[];
-  /** The commit certificate the replica verified before executing. */
-  cert: VoteCert;
+  /** The fast or commit certificate the replica verified before executing. */
+  cert: DecisionCert;
   batch: Batch;
 }
 
@@ -58,6 +58,7 @@ export type ProtocolEvent =
   | { type: 'misbehaviour'; culprit: ReplicaId; what: string }
   | { type: 'checkpoint-stable'; seq: number }
   | { type: 'state-transferred'; seq: number; from: ReplicaId }
+  | { type: 'fast-path-fallback'; through: number; reason: string }
   | { type: 'alarm'; what: string };
 
 export interface Outputs {

@@ -48,6 +48,14 @@ export interface VoteCert {
   sigs: SignerSig[];
 }
 
+/**
+ * Proof that a slot is decided: Qf ACCEPTs (the fast path) or q COMMITs (the classic path) over
+ * one (view, slot, digest).
+ */
+export interface DecisionCert extends VoteCert {
+  kind: 'fast' | 'commit';
+}
+
 /** q signatures over (CHECKPOINT, seq, stateDigest). Seq 0 is the genesis checkpoint and needs none. */
 export interface CheckpointCert {
   seq: number;
@@ -102,8 +110,8 @@ export interface SlotEvidence {
   lastVote?: { view: number; digest: Digest; leaderSig: Signature };
   /** Its highest-view prepare certificate (q ACCEPTs). */
   prepared?: VoteCert;
-  /** A commit certificate (q COMMITs): the slot is decided. */
-  decided?: VoteCert;
+  /** A fast or commit certificate: the slot is decided. */
+  decided?: DecisionCert;
 }
 
 export interface ViewChangeMsg {
@@ -155,7 +163,7 @@ export interface StatusMsg {
 export interface DecisionMsg {
   type: 'decision';
   batch: Batch;
-  cert: VoteCert;
+  cert: DecisionCert;
   from: ReplicaId;
   sig: Signature;
 }

@@ -44,6 +44,7 @@ import type {
   CheckpointMsg,
   ClientRequest,
   CommitMsg,
+  DecisionCert,
   DecisionMsg,
   Digest,
   NewViewMsg,
@@ -59,7 +60,7 @@ import type {
 } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
 import { selectValue, type SelectRule } from './select.ts';
-import { SlotState } from './slot.ts';
+import { SlotState, type Vote } from './slot.ts';
 import { batchDigest } from './statements.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from './view-change.ts';
 
@@ -118,6 +119,13 @@ export class Replica {
   private highestSeen = 0;
   /** A certified checkpoint above `executed`, applied when execution reaches it. */
   private pendingStable: CheckpointCert | undefined;
+
+  // --- fast path ---
+  /** Slots up to here commit classically without waiting: the first ones of a view, or after a fallback. */
+  private fastPausedThrough = 0;
+  private fastMisses = 0;
+  /** Deferred policy: prepared slots waiting for their fast certificate, with the tick they stop waiting. */
+  private readonly deferred = new Map<number, number>();
 
   // --- leader ---
   private nextSlot = 1;
@@ -269,7 +277,7 @@ export class Replica {
     const msg: ProposeMsg = { type: 'propose', view: this.view, slot, batch, sig };
     this.acceptProposal(msg, digest);
     this.broadcast(msg);
-    this.checkPrepared(slot);
+    this.onAcceptsChanged(slot);
   }
 
   // =====================================================================================
@@ -341,7 +349,7 @@ export class Replica {
     const sig = this.auth.signVote('accept', m.view, m.slot, digest);
     SlotState.record(this.slot(m.slot).accepts, this.id, { view: m.view, digest, digestHex, sig });
     this.broadcast({ type: 'accept', view: m.view, slot: m.slot, digest, from: this.id, sig });
-    this.checkPrepared(m.slot);
+    this.onAcceptsChanged(m.slot);
   }
 
   /** Records the proposal as this replica's vote, durably, before any message that depends on it. */
@@ -380,7 +388,7 @@ export class Replica {
     }
     const r = SlotState.record(s.accepts, m.from, { view: m.view, digest: m.digest, digestHex, sig: m.sig });
     if (r === 'conflict') return this.misbehaviour(m.from, `two ACCEPTs for slot ${m.slot} in view ${m.view}`);
-    if (r === 'recorded') this.checkPrepared(m.slot);
+    if (r === 'recorded') this.onAcceptsChanged(m.slot);
   }
 
   /** q matching ACCEPTs (the proposal counts as the leader's) for the proposal we accepted: prepared. */
@@ -395,7 +403,41 @@ export class Replica {
     s.prepared = { cert, digestHex };
     s.lastActivity = this.now;
     this.out.persist.push({ kind: 'prepared', cert });
+    if (this.waitsForFastCertificate(s)) {
+      this.deferred.set(slotNo, this.now + this.params.deferTicks);
+      return;
+    }
     this.sendCommit(s, view, digest, digestHex);
+  }
+
+  /** Deferred policy, stable view, no recent misses: give the fast certificate a moment first. */
+  private waitsForFastCertificate(s: SlotState): boolean {
+    return this.params.mode === 'fast' && this.params.commitPolicy === 'deferred' && !s.decided && s.slot > this.fastPausedThrough;
+  }
+
+  /** A new ACCEPT for a slot may complete a prepare certificate, and on the fast path a decision. */
+  private onAcceptsChanged(slotNo: number): void {
+    this.checkPrepared(slotNo);
+    if (this.params.mode === 'fast') this.checkFastDecision(slotNo);
+  }
+
+  /**
+   * Qf matching ACCEPTs decide on their own (brief §2.3). Purely local and safe in any view: Qf
+   * intersects every classic quorum and every view-change set in enough correct replicas
+   * (q+Qf−n ≥ f+1; τ = Qf−2f of them are in any n−f VIEW-CHANGEs).
+   */
+  private checkFastDecision(slotNo: number): void {
+    const s = this.log.get(slotNo);
+    if (!s || s.decided) return;
+    const groups = new Map<string, Vote>();
+    for (const v of s.accepts.values()) groups.set(`${v.view}/${v.digestHex}`, v);
+    for (const g of groups.values()) {
+      const sigs = SlotState.matching(s.accepts, g.view, g.digestHex);
+      if (sigs.length >= this.quorums.fast) {
+        this.decide(s, { kind: 'fast', view: g.view, slot: slotNo, digest: g.digest, sigs: sigs.slice(0, this.quorums.fast) });
+        return;
+      }
+    }
   }
 
   private sendCommit(s: SlotState, view: number, digest: Digest, digestHex: string): void {
@@ -419,7 +461,12 @@ export class Replica {
     const s = this.slot(m.slot);
     const r = SlotState.record(s.commits, m.from, { view: m.view, digest: m.digest, digestHex: toHex(m.digest), sig: m.sig });
     if (r === 'conflict') return this.misbehaviour(m.from, `two COMMITs for slot ${m.slot} in view ${m.view}`);
-    if (r === 'recorded') this.checkDecided(m.slot);
+    if (r !== 'recorded') return;
+    // Decided fast without sending COMMIT: a straggler is collecting COMMITs, so help it finish.
+    if (s.decided?.cert.kind === 'fast' && !s.commitSent && s.prepared && s.prepared.digestHex === s.decided.digestHex) {
+      this.sendCommit(s, s.prepared.cert.view, s.prepared.cert.digest, s.prepared.digestHex);
+    }
+    this.checkDecided(m.slot);
   }
 
   private checkDecided(slotNo: number): void {
@@ -430,16 +477,18 @@ export class Replica {
     for (const g of groups.values()) {
       const sigs = SlotState.matching(s.commits, g.view, g.digestHex);
       if (sigs.length >= this.quorums.q) {
-        this.decide(s, { view: g.view, slot: slotNo, digest: g.digest, sigs: sigs.slice(0, this.quorums.q) });
+        this.decide(s, { kind: 'commit', view: g.view, slot: slotNo, digest: g.digest, sigs: sigs.slice(0, this.quorums.q) });
         return;
       }
     }
   }
 
-  private decide(s: SlotState, cert: VoteCert): void {
+  private decide(s: SlotState, cert: DecisionCert): void {
     const digestHex = toHex(cert.digest);
     s.decided = { cert, digestHex };
     s.lastActivity = this.now;
+    this.count(cert.kind === 'fast' ? 'fast commits' : 'classic commits');
+    if (this.deferred.delete(s.slot) && cert.kind === 'fast') this.fastMisses = 0;
     this.out.persist.push({ kind: 'decided', cert, batch: s.body(digestHex) });
     this.executeDecided();
   }
@@ -604,7 +653,7 @@ export class Replica {
     if (!bytesEqual(batchDigest(m.batch), m.cert.digest)) return this.drop('DECISION whose batch does not match its certificate', m.from);
     const s = this.slot(slotNo);
     if (s.decided && s.body(s.decided.digestHex)) return this.executeDecided();
-    const problem = this.auth.checkVoteCert('commit', m.cert, this.quorums.q);
+    const problem = this.auth.checkDecisionCert(m.cert);
     if (problem) return this.drop(`DECISION: ${problem}`, m.from);
     if (s.decided && s.decided.digestHex !== toHex(m.cert.digest)) return this.alarm(`two commit certificates disagree on slot ${slotNo}`);
     s.bodies.set(toHex(m.cert.digest), m.batch);
@@ -659,6 +708,7 @@ export class Replica {
     if (newView <= this.view) return;
     this.view = newView;
     this.status = 'view-change';
+    this.deferred.clear();
     this.newViewMsg = undefined;
     this.out.persist.push({ kind: 'view', view: newView, normal: false });
     this.viewChangeDeadline = Infinity;
@@ -825,12 +875,14 @@ export class Replica {
       if (leading) {
         const digest = batchDigest(p.batch);
         this.acceptProposal(p, digest);
-        this.checkPrepared(p.slot);
+        this.onAcceptsChanged(p.slot);
       } else {
         this.onPropose(p, true);
       }
     }
     const lastSlot = m.proposals.length > 0 ? m.proposals[m.proposals.length - 1]!.slot : checkpoint.seq;
+    // Re-proposed slots commit classically: the fast path is for a stable view.
+    this.fastPausedThrough = Math.max(this.fastPausedThrough, lastSlot);
     this.nextSlot = Math.max(lastSlot, this.lowWatermark, this.executed) + 1;
 
     // Requests still waiting go to the new leader (or into its queue), and their timers restart.
@@ -869,6 +921,7 @@ export class Replica {
         }
       }
     }
+    if (this.deferred.size > 0) this.commitMissedFastSlots();
     if (this.now - this.lastStatus >= this.params.statusIntervalTicks) {
       const stalled = this.executed === this.executedAtLastStatus;
       this.executedAtLastStatus = this.executed;
@@ -876,6 +929,28 @@ export class Replica {
       // Behind or waiting: ask every interval. Otherwise a slow heartbeat still finds what we don't know we miss.
       if (behind || this.now - this.lastStatus >= 8 * this.params.statusIntervalTicks) this.sendStatus();
       if (this.status === 'normal') this.retransmit();
+    }
+  }
+
+  /**
+   * Deferred policy: a prepared slot whose fast certificate did not complete in time falls back
+   * to COMMIT. After `fastMissLimit` misses in a row (a slow or silent replica), stop waiting for
+   * a while: at n = 3f+1 one slow replica is enough to make every fast certificate miss.
+   */
+  private commitMissedFastSlots(): void {
+    for (const [slotNo, deadline] of this.deferred) {
+      if (deadline > this.now) continue;
+      this.deferred.delete(slotNo);
+      const s = this.log.get(slotNo);
+      if (!s || s.decided || !s.prepared || this.status !== 'normal') continue;
+      this.sendCommit(s, s.prepared.cert.view, s.prepared.cert.digest, s.prepared.digestHex);
+      this.count('fast path misses');
+      if (++this.fastMisses >= this.params.fastMissLimit) {
+        this.fastMisses = 0;
+        this.fastPausedThrough = Math.max(this.highestSeen, this.nextSlot) + this.params.classicSlotsAfterFallback;
+        this.count('fast path fallbacks');
+        this.event({ type: 'fast-path-fallback', through: this.fastPausedThrough, reason: `${this.params.fastMissLimit} slots in a row missed the fast certificate` });
+      }
     }
   }
 

@@ -4,7 +4,7 @@
  * only, so a slot holds at most n ACCEPTs and n COMMITs however much a faulty peer sends.
  */
 import type { ReplicaId } from './config.ts';
-import type { Batch, Digest, Signature, VoteCert } from './messages.ts';
+import type { Batch, DecisionCert, Digest, Signature, VoteCert } from './messages.ts';
 
 export interface Vote {
   view: number;
@@ -32,7 +32,7 @@ export class SlotState {
   readonly commits = new Map<ReplicaId, Vote>();
   prepared: { cert: VoteCert; digestHex: string } | undefined;
   commitSent: { view: number; digestHex: string; sig: Signature } | undefined;
-  decided: { cert: VoteCert; digestHex: string } | undefined;
+  decided: { cert: DecisionCert; digestHex: string } | undefined;
   /** Tick of the last progress on this slot; drives retransmission. */
   lastActivity = 0;
 

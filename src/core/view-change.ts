@@ -61,8 +61,8 @@ function checkEvidence(e: SlotEvidence, newView: number, ctx: ViewChangeContext)
     if (problem) return problem;
   }
   if (e.decided) {
-    if (e.decided.slot !== e.slot || e.decided.view >= newView) return 'commit certificate for the wrong slot or view';
-    const problem = auth.checkVoteCert('commit', e.decided, quorums.q);
+    if (e.decided.slot !== e.slot || e.decided.view >= newView) return `${e.decided.kind} certificate for the wrong slot or view`;
+    const problem = auth.checkDecisionCert(e.decided);
     if (problem) return problem;
   }
   return null;

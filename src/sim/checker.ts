@@ -48,7 +48,7 @@ export class SafetyChecker {
 
     if (!bytesEqual(batchDigest(e.batch), e.digest)) this.violation(`S4: replica ${replica} executed slot ${e.slot} with a batch that does not match its digest`);
     if (e.cert.slot !== e.slot || !bytesEqual(e.cert.digest, e.digest)) this.violation(`S4: replica ${replica} slot ${e.slot} certificate is for another slot or digest`);
-    const problem = this.auth.checkVoteCert('commit', e.cert, Math.ceil((this.auth.config.n + this.auth.config.f + 1) / 2));
+    const problem = this.auth.checkDecisionCert(e.cert);
     if (problem) this.violation(`S4: replica ${replica} executed slot ${e.slot} on an invalid certificate: ${problem}`);
 
     for (const r of e.batch) {

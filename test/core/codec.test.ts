@@ -27,7 +27,7 @@ function oneOfEach(): Message[] {
     checkpoint: h.checkpointCert(4, new Uint8Array(32).fill(3), [0, 1, 2]),
     slots: [
       { slot: 5, lastVote: { view: 0, digest: D, leaderSig: h.voteSig('accept', 0, 0, 5, D) } },
-      { slot: 6, lastVote: { view: 0, digest: D, leaderSig: h.voteSig('accept', 0, 0, 6, D) }, prepared: h.voteCert('accept', 0, 6, D, [0, 1, 3]), decided: h.voteCert('commit', 0, 6, D, [1, 2, 3]) },
+      { slot: 6, lastVote: { view: 0, digest: D, leaderSig: h.voteSig('accept', 0, 0, 6, D) }, prepared: h.voteCert('accept', 0, 6, D, [0, 1, 3]), decided: h.decisionCert('commit', 0, 6, D, [1, 2, 3]) },
     ],
     batches: [batch],
   });
@@ -43,7 +43,7 @@ function oneOfEach(): Message[] {
     h.newView(1, vcs, [h.propose(1, 5, batch), h.propose(1, 6, [])]),
     reply(),
     h.status(0, 3, 100, 96),
-    h.decision(1, batch, h.voteCert('commit', 0, 1, D, [0, 1, 2])),
+    h.decision(1, batch, h.decisionCert('commit', 0, 1, D, [0, 1, 2])),
     h.state(2, h.checkpointCert(4, new Uint8Array(32).fill(3), [0, 1, 2]), new Uint8Array([1, 2, 3, 4])),
   ];
 }

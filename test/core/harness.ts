@@ -26,6 +26,7 @@ import type {
   CheckpointMsg,
   ClientRequest,
   CommitMsg,
+  DecisionCert,
   DecisionMsg,
   Digest,
   Message,
@@ -403,6 +404,11 @@ export class Harness {
     return { view, slot, digest, sigs: signers.map((from) => ({ from, sig: this.voteSig(kind, from, view, slot, digest) })) };
   }
 
+  /** A commit certificate (q COMMITs) or, with kind 'fast', a fast one (Qf ACCEPTs). */
+  decisionCert(kind: 'commit' | 'fast', view: number, slot: number, digest: Digest, signers: number[]): DecisionCert {
+    return { kind, ...this.voteCert(kind === 'fast' ? 'accept' : 'commit', view, slot, digest, signers) };
+  }
+
   checkpointCert(seq: number, stateDigest: Digest, signers: number[]): CheckpointCert {
     return { seq, stateDigest, sigs: signers.map((from) => ({ from, sig: this.sign(from, this.auth.statements.checkpoint(seq, stateDigest)) })) };
   }
@@ -430,7 +436,9 @@ export class Harness {
     return { type: 'status', view, executed, stable, from, sig: this.sign(from, this.auth.statements.status(view, executed, stable, from)) };
   }
 
-  decision(from: number, batch: Batch, cert: VoteCert): DecisionMsg {
+  /** A plain VoteCert is taken as a commit certificate. */
+  decision(from: number, batch: Batch, voteCert: VoteCert | DecisionCert): DecisionMsg {
+    const cert: DecisionCert = { ...voteCert, kind: 'kind' in voteCert ? voteCert.kind : 'commit' };
     return { type: 'decision', batch, cert, from, sig: this.sign(from, this.auth.statements.decision(from, cert.slot, cert.digest)) };
   }
 

@@ -207,7 +207,7 @@ describe('VIEW-CHANGE validation (checkViewChange)', () => {
   it('a valid VIEW-CHANGE with a vote, a prepare and a commit certificate passes', () => {
     const { h, batch, D, ctx } = setup();
     const vc = h.viewChange(2, 1, {
-      slots: [{ slot: 1, lastVote: { view: 0, digest: D, leaderSig: h.voteSig('accept', 0, 0, 1, D) }, prepared: h.voteCert('accept', 0, 1, D, [0, 1, 2]), decided: h.voteCert('commit', 0, 1, D, [0, 1, 2]) }],
+      slots: [{ slot: 1, lastVote: { view: 0, digest: D, leaderSig: h.voteSig('accept', 0, 0, 1, D) }, prepared: h.voteCert('accept', 0, 1, D, [0, 1, 2]), decided: h.decisionCert('commit', 0, 1, D, [0, 1, 2]) }],
       batches: [batch],
     });
     expect(checkViewChange(vc, ctx)).toBeNull();
@@ -231,7 +231,7 @@ describe('VIEW-CHANGE validation (checkViewChange)', () => {
     ],
     [
       'a commit certificate for another slot',
-      ({ h, batch, D }) => h.viewChange(2, 1, { slots: [{ slot: 1, decided: h.voteCert('commit', 0, 2, D, [0, 1, 2]) }], batches: [batch] }),
+      ({ h, batch, D }) => h.viewChange(2, 1, { slots: [{ slot: 1, decided: h.decisionCert('commit', 0, 2, D, [0, 1, 2]) }], batches: [batch] }),
       'view-change slot 1: commit certificate for the wrong slot or view',
     ],
     [
