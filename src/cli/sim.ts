@@ -21,7 +21,8 @@ export const simHelp = `byzpax sim — run the deterministic simulator
   --calm           no network faults (no loss, duplication, long delays, partitions)
   --clients C      closed-loop clients (default 3)
   --ops K          operations per client (default 8)
-  --mode classic   the commit path (only classic exists so far)
+  --mode M         commit path: classic | fast (default classic)
+  --policy P       fast-path COMMIT policy: concurrent | deferred (default concurrent)
   --trace          print the full event trace (use with a single --seed)
   --json           print one JSON summary object as the last line
 `;
@@ -41,6 +42,7 @@ export function simCommand(argv: string[]): number {
       clients: { type: 'string' },
       ops: { type: 'string' },
       mode: { type: 'string' },
+      policy: { type: 'string' },
       trace: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -58,7 +60,10 @@ export function simCommand(argv: string[]): number {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (values.mode !== undefined && values.mode !== 'classic') throw new UsageError(`--mode ${values.mode} is not available yet; use --mode classic`);
+  const mode = values.mode ?? 'classic';
+  if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
+  const policy = values.policy ?? 'concurrent';
+  if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
   const single = values.seed !== undefined && values.seeds === undefined;
   const opts = sweepOptions({
     n,
@@ -71,6 +76,7 @@ export function simCommand(argv: string[]): number {
     clients: intOption(values.clients, 'clients', 3, 1),
     opsPerClient: intOption(values.ops, 'ops', 8, 1),
     trace: Boolean(values.trace),
+    params: { mode, commitPolicy: policy },
   });
 
   if (values.trace) {
@@ -87,7 +93,7 @@ export function simCommand(argv: string[]): number {
     if (failed) {
       process.stdout.write(`seed ${r.seed}: ${r.violations.length} violation(s)${r.live ? '' : ', NOT LIVE'} [${r.faults}]\n`);
       for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v}\n`);
-      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --seed ${r.seed} --trace\n`);
+      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --mode ${mode} --policy ${policy} --seed ${r.seed} --trace\n`);
     } else if (!json && process.stdout.isTTY) {
       process.stdout.write(`\rseed ${r.seed}: ok (${r.committed} slots, ${r.viewChanges} view changes, ${r.crashes} crashes)   `);
     }
@@ -98,7 +104,8 @@ export function simCommand(argv: string[]): number {
   } else {
     process.stdout.write(
       `${summary.schedules} schedules, n=${n} f=${f}: ${summary.violations} violations, ${summary.live}/${summary.schedules} live, ` +
-        `${summary.committed} slots committed, ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
+        `${summary.committed} slots committed (${summary.fastCommits} fast / ${summary.classicCommits} classic decisions, ${summary.fallbacks} fallbacks), ` +
+        `per commit: ${summary.signsPerCommit} signatures, ${summary.verifiesPerCommit} verifications, ${summary.messagesPerCommit} messages; ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
     );
   }
   return summary.violations > 0 || summary.live < summary.schedules ? 1 : 0;

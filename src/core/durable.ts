@@ -6,7 +6,7 @@
  * Application state is not persisted slot by slot: a restart restores the last stable
  * checkpoint's snapshot and re-executes the decided slots above it, which is deterministic.
  */
-import type { Batch, CheckpointCert, DecisionCert, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, NewViewMsg, Signature, VoteCert } from './messages.ts';
 import type { PersistOp } from './io.ts';
 
 export interface DurableSlot {
@@ -19,12 +19,13 @@ export interface DurableSlot {
 export interface DurableState {
   view: number;
   normal: boolean;
+  newView: NewViewMsg | undefined;
   checkpoint: { cert: CheckpointCert; snapshot: Uint8Array } | undefined;
   slots: Map<number, DurableSlot>;
 }
 
 export function emptyDurableState(): DurableState {
-  return { view: 0, normal: true, checkpoint: undefined, slots: new Map() };
+  return { view: 0, normal: true, newView: undefined, checkpoint: undefined, slots: new Map() };
 }
 
 function slotOf(state: DurableState, slot: number): DurableSlot {
@@ -43,6 +44,9 @@ export function applyPersistOp(state: DurableState, op: PersistOp): void {
     case 'view':
       state.view = op.view;
       state.normal = op.normal;
+      return;
+    case 'new-view':
+      state.newView = op.message;
       return;
     case 'proposal':
       if (op.slot > low) slotOf(state, op.slot).proposal = { view: op.view, batch: op.batch, sig: op.sig };

@@ -11,7 +11,7 @@
  * runs on the simulator's virtual clock and on a real interval timer.
  */
 import type { ClientId, ReplicaId } from './config.ts';
-import type { Batch, CheckpointCert, DecisionCert, Digest, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
 
 export type Input =
   | { kind: 'message'; message: ReplicaMessage }
@@ -20,6 +20,8 @@ export type Input =
 
 export type PersistOp =
   | { kind: 'view'; view: number; normal: boolean }
+  /** The NEW-VIEW that installed the current view: a restarted replica re-sends it to laggards. */
+  | { kind: 'new-view'; message: NewViewMsg }
   /** The proposal this replica accepted for a slot (its lastVote), body included. */
   | { kind: 'proposal'; slot: number; view: number; batch: Batch; sig: Signature }
   | { kind: 'prepared'; cert: VoteCert }

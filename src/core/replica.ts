@@ -864,6 +864,7 @@ export class Replica {
     this.status = 'normal';
     this.newViewMsg = m;
     this.out.persist.push({ kind: 'view', view: m.view, normal: true });
+    this.out.persist.push({ kind: 'new-view', message: m });
     for (const v of this.viewChanges.keys()) if (v <= m.view) this.viewChanges.delete(v);
     this.event({ type: 'new-view-installed', view: m.view, leader: this.leader, reproposed: m.proposals.length });
     if (checkpoint.seq > this.lowWatermark) this.onStableCertificate(checkpoint);
@@ -990,6 +991,8 @@ export class Replica {
     }
     this.view = d.view;
     this.status = d.normal ? 'normal' : 'view-change';
+    // Without it, a restarted replica could not bring a peer still changing views into this one.
+    if (d.normal && d.newView?.view === d.view) this.newViewMsg = d.newView;
     for (const [slotNo, ds] of [...d.slots.entries()].sort((a, b) => a[0] - b[0])) {
       if (slotNo <= this.lowWatermark) continue;
       const s = this.slot(slotNo);

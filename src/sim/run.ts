@@ -18,7 +18,16 @@ export interface SweepSummary {
   committed: number;
   n: number;
   f: number;
-  mode: 'classic';
+  mode: 'classic' | 'fast';
+  policy: 'concurrent' | 'deferred';
+  /** Decisions by correct replicas on a fast certificate / on a commit certificate. */
+  fastCommits: number;
+  classicCommits: number;
+  fallbacks: number;
+  /** Per committed slot, over the whole cluster. */
+  signsPerCommit: number;
+  verifiesPerCommit: number;
+  messagesPerCommit: number;
   failedSeeds: number[];
   notLiveSeeds: number[];
   operations: number;
@@ -43,7 +52,14 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     committed: 0,
     n: opts.n,
     f: opts.f,
-    mode: 'classic',
+    mode: opts.params.mode ?? 'classic',
+    policy: opts.params.commitPolicy ?? 'concurrent',
+    fastCommits: 0,
+    classicCommits: 0,
+    fallbacks: 0,
+    signsPerCommit: 0,
+    verifiesPerCommit: 0,
+    messagesPerCommit: 0,
     failedSeeds: [],
     notLiveSeeds: [],
     operations: 0,
@@ -54,6 +70,8 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     messages: 0,
     seconds: 0,
   };
+  let signs = 0;
+  let verifies = 0;
   for (let seed = opts.seed; seed < opts.seed + opts.seeds; seed++) {
     const r = new Simulation({ ...opts, seed }).run();
     summary.schedules++;
@@ -68,8 +86,17 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     summary.crashes += r.crashes;
     summary.stateTransfers += r.stateTransfers;
     summary.messages += r.messages;
+    summary.fastCommits += r.fastCommits;
+    summary.classicCommits += r.classicCommits;
+    summary.fallbacks += r.fallbacks;
+    signs += r.signs;
+    verifies += r.verifies;
     onResult?.(r);
   }
+  const per = (x: number) => (summary.committed > 0 ? Math.round((x / summary.committed) * 10) / 10 : 0);
+  summary.signsPerCommit = per(signs);
+  summary.verifiesPerCommit = per(verifies);
+  summary.messagesPerCommit = per(summary.messages);
   summary.seconds = Math.round((performance.now() - started) / 10) / 100;
   return summary;
 }

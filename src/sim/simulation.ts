@@ -117,6 +117,13 @@ export interface SimResult {
   crashes: number;
   stateTransfers: number;
   messages: number;
+  /** Decisions by correct replicas, by the certificate they executed on. */
+  fastCommits: number;
+  classicCommits: number;
+  fallbacks: number;
+  /** Signatures made and verifications asked for by all replicas (cache hits included). */
+  signs: number;
+  verifies: number;
   faults: string;
   trace: string[];
 }
@@ -153,6 +160,9 @@ class HonestNode implements SimNode {
   step(input: Input): Outputs {
     return this.replica.step(input);
   }
+  get costs(): { signs: number; verifies: number } {
+    return { signs: this.replica.auth.counters.signed, verifies: this.replica.auth.counters.verifyRequests };
+  }
   get view(): number {
     return this.replica.view;
   }
@@ -176,7 +186,7 @@ export class Simulation {
   private readonly traceLines: string[] = [];
   private now = 0;
   private eventCounter = 0;
-  private readonly counts = { viewChanges: 0, crashes: 0, stateTransfers: 0 };
+  private readonly counts = { viewChanges: 0, crashes: 0, stateTransfers: 0, fastCommits: 0, classicCommits: 0, fallbacks: 0, signs: 0, verifies: 0 };
   private faultsDescription = 'calm';
   /** Replicas that stay down through the liveness phase (at most f). */
   private permanentlyDown = new Set<number>();
@@ -247,6 +257,7 @@ export class Simulation {
     for (const ev of out.events) if (ev.type === 'state-transferred' && honest) this.checker.onExecutionReset(id, ev.seq);
     for (const e of out.executed) {
       if (honest) this.checker.onExecuted(id, e);
+      if (honest) this.counts[e.cert.kind === 'fast' ? 'fastCommits' : 'classicCommits']++;
       if (honest) this.opts.observer?.executed?.(id, e, this.now);
       if (this.opts.trace) this.trace(`R${id} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
     }
@@ -254,6 +265,7 @@ export class Simulation {
       if (ev.type === 'drop') continue;
       if (ev.type === 'view-change-started') this.counts.viewChanges++;
       if (ev.type === 'state-transferred') this.counts.stateTransfers++;
+      if (ev.type === 'fast-path-fallback') this.counts.fallbacks++;
       if (ev.type === 'alarm' && honest) this.checker.violations.push(`alarm at replica ${id}: ${ev.what}`);
       this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
     }
@@ -387,8 +399,16 @@ export class Simulation {
     return this.nodes.flatMap((x, id) => (x ? [id] : []));
   }
 
+  private collectCosts(node: SimNode | undefined): void {
+    if (node instanceof HonestNode) {
+      this.counts.signs += node.costs.signs;
+      this.counts.verifies += node.costs.verifies;
+    }
+  }
+
   crash(id: number): void {
     if (!this.nodes[id]) return;
+    this.collectCosts(this.nodes[id]);
     this.nodes[id] = undefined;
     this.counts.crashes++;
     this.trace(`! R${id} crashes`);
@@ -435,6 +455,7 @@ export class Simulation {
     if (!live) this.trace(`NOT LIVE: ${this.clients.filter((c) => !c.finished).map((c) => `client ${c.opts.id} at ${c.done}/${c.opts.operations}`).join(', ')}`);
 
     const operations = this.clients.reduce((a, c) => a + c.opts.operations, 0);
+    for (const node of this.nodes) this.collectCosts(node);
     return {
       seed: this.opts.seed,
       violations: [...this.checker.violations],
@@ -448,6 +469,11 @@ export class Simulation {
       crashes: this.counts.crashes,
       stateTransfers: this.counts.stateTransfers,
       messages: this.network.stats.sent,
+      fastCommits: this.counts.fastCommits,
+      classicCommits: this.counts.classicCommits,
+      fallbacks: this.counts.fallbacks,
+      signs: this.counts.signs,
+      verifies: this.counts.verifies,
       faults: this.faultsDescription,
       trace: this.traceLines,
     };

@@ -482,6 +482,7 @@ export function cloneDurable(d: DurableState): DurableState {
   return {
     view: d.view,
     normal: d.normal,
+    newView: d.newView,
     checkpoint: d.checkpoint ? { cert: d.checkpoint.cert, snapshot: d.checkpoint.snapshot } : undefined,
     slots: new Map([...d.slots].map(([k, v]) => [k, { ...v }])),
   };

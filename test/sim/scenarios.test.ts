@@ -108,3 +108,14 @@ describe('regression seeds', () => {
     expect(r.stateTransfers).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('regression seeds (fast path)', () => {
+  // Seed 157 (n=4, mode fast): the leader of view 1 restarted without the NEW-VIEW that installed
+  // its view, so a peer still changing to view 1 could never install it; with one replica down
+  // and another in view 2, nobody's view-change timer could start. The NEW-VIEW is now persisted.
+  it('seed 157: a restarted leader re-sends the NEW-VIEW of its view', () => {
+    const r = run({ seed: 157, params: { mode: 'fast' } });
+    expect(r.violations).toEqual([]);
+    expect(r.live).toBe(true);
+  });
+});
