@@ -113,7 +113,7 @@ export class Replica {
   /** The state at the stable checkpoint, served to lagging peers; undefined while we lag behind it. */
   private stableSnapshot: Uint8Array | undefined;
   /** Our own checkpoints above the stable one, waiting for q matching signatures. */
-  private readonly ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array }>();
+  private readonly ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array; sig: Uint8Array }>();
   private readonly checkpointVotes = new Map<number, Map<ReplicaId, { digestHex: string; sig: Uint8Array; digest: Digest }>>();
   /** Highest slot any valid message showed us: if above `executed`, we are behind. */
   private highestSeen = 0;
@@ -549,8 +549,8 @@ export class Replica {
   private takeCheckpoint(seq: number): void {
     const snapshot = this.state.snapshot();
     const digest = sha256(snapshot);
-    this.ownCheckpoints.set(seq, { digest, snapshot });
     const sig = this.auth.sign(this.auth.statements.checkpoint(seq, digest));
+    this.ownCheckpoints.set(seq, { digest, snapshot, sig });
     this.recordCheckpointVote(seq, this.id, digest, sig);
     this.broadcast({ type: 'checkpoint', seq, stateDigest: digest, from: this.id, sig });
   }
@@ -632,6 +632,13 @@ export class Replica {
       const snapshotDigest = sha256(this.stableSnapshot);
       const sig = this.auth.sign(this.auth.statements.state(this.id, this.stableCert.seq, snapshotDigest));
       this.send(m.from, { type: 'state', checkpoint: this.stableCert, snapshot: this.stableSnapshot, from: this.id, sig });
+    }
+    if (m.stable < this.lowWatermark && m.executed >= this.lowWatermark && this.lowWatermark > 0) {
+      // It executed past our stable checkpoint but never saw it certified: relay the q signed
+      // CHECKPOINTs that certify it (each verifies against its own signer).
+      for (const s of this.stableCert.sigs) {
+        if (s.from !== m.from) this.send(m.from, { type: 'checkpoint', seq: this.stableCert.seq, stateDigest: this.stableCert.stateDigest, from: s.from, sig: s.sig });
+      }
     }
     let shipped = 0;
     for (let slot = Math.max(m.executed, this.lowWatermark) + 1; shipped < MAX_DECISIONS_PER_STATUS; slot++) {
@@ -930,6 +937,10 @@ export class Replica {
       // Behind or waiting: ask every interval. Otherwise a slow heartbeat still finds what we don't know we miss.
       if (behind || this.now - this.lastStatus >= 8 * this.params.statusIntervalTicks) this.sendStatus();
       if (this.status === 'normal') this.retransmit();
+      // CHECKPOINTs may be lost too, and without a stable checkpoint the window never moves.
+      for (const [seq, cp] of this.ownCheckpoints) {
+        if (seq > this.lowWatermark) this.broadcast({ type: 'checkpoint', seq, stateDigest: cp.digest, from: this.id, sig: cp.sig });
+      }
     }
   }
 

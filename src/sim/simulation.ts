@@ -262,7 +262,10 @@ export class Simulation {
       if (this.opts.trace) this.trace(`R${id} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
     }
     for (const ev of out.events) {
-      if (ev.type === 'drop') continue;
+      if (ev.type === 'drop') {
+        if (this.opts.trace) this.trace(`R${id} drops: ${ev.reason}${ev.from === undefined ? '' : ` (from ${ev.from})`}`);
+        continue;
+      }
       if (ev.type === 'view-change-started') this.counts.viewChanges++;
       if (ev.type === 'state-transferred') this.counts.stateTransfers++;
       if (ev.type === 'fast-path-fallback') this.counts.fallbacks++;

@@ -118,4 +118,14 @@ describe('regression seeds (fast path)', () => {
     expect(r.violations).toEqual([]);
     expect(r.live).toBe(true);
   });
+
+  // Seed 225 (n=4, fast, deferred): CHECKPOINT messages were never retransmitted. With 10% loss
+  // the checkpoint at 16 never became stable at the leader, its window (h=8, W=16) stayed full,
+  // and it could not propose slot 25 ever again. Replicas now re-send their unstable CHECKPOINTs
+  // and relay a certified one to a peer that executed past it without seeing it certified.
+  it('seed 225: lost CHECKPOINTs do not freeze the window', () => {
+    const r = run({ seed: 225, params: { mode: 'fast', commitPolicy: 'deferred' } });
+    expect(r.violations).toEqual([]);
+    expect(r.live).toBe(true);
+  });
 });
