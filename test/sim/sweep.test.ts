@@ -5,12 +5,13 @@
  * linearizable client history. A failing seed prints its replay command.
  */
 import { describe, expect, it } from 'vitest';
+import type { ProtocolParams } from '../../src/core/config.ts';
 import { runSweep, sweepOptions } from '../../src/sim/run.ts';
 import type { SimResult } from '../../src/sim/simulation.ts';
 
-function sweep(n: number, f: number, seed: number, seeds: number) {
+function sweep(n: number, f: number, seed: number, seeds: number, params: Partial<ProtocolParams> = {}) {
   const failures: string[] = [];
-  const summary = runSweep(sweepOptions({ n, f, seed, seeds }), (r: SimResult) => {
+  const summary = runSweep(sweepOptions({ n, f, seed, seeds, params }), (r: SimResult) => {
     if (r.violations.length > 0 || !r.live || r.linearizable !== 'ok') {
       failures.push(`seed ${r.seed} (${r.faults}): live=${r.live} lin=${r.linearizable} ${r.violations.join('; ')} — replay: npx byzpax sim --n ${n} --f ${f} --seed ${r.seed} --trace`);
     }
@@ -39,6 +40,26 @@ describe('simulator sweeps', () => {
 
   it('n=5, f=1 (q=4, not 3f+1): 30 schedules are safe and live', () => {
     const { failures } = sweep(5, 1, 2001, 30);
+    expect(failures).toEqual([]);
+  });
+
+  // The fast path (mode 'fast'): Qf matching ACCEPTs decide on their own.
+  it('fast path, concurrent COMMIT: n=4, 100 schedules are safe and live, and decisions are taken on both paths', () => {
+    const { summary, failures } = sweep(4, 1, 5001, 100, { mode: 'fast', commitPolicy: 'concurrent' });
+    expect(failures).toEqual([]);
+    expect(summary.fastCommits).toBeGreaterThan(1000);
+    expect(summary.classicCommits).toBeGreaterThan(100);
+  });
+
+  it('fast path, deferred COMMIT: n=4, 100 schedules are safe and live, with fallbacks under loss', () => {
+    const { summary, failures } = sweep(4, 1, 6001, 100, { mode: 'fast', commitPolicy: 'deferred' });
+    expect(failures).toEqual([]);
+    expect(summary.fastCommits).toBeGreaterThan(summary.classicCommits);
+    expect(summary.fallbacks).toBeGreaterThan(0);
+  });
+
+  it('fast path: n=6, f=1 (Qf=5, tolerates one slow replica), 40 schedules are safe and live', () => {
+    const { failures } = sweep(6, 1, 7001, 40, { mode: 'fast', commitPolicy: 'deferred' });
     expect(failures).toEqual([]);
   });
 });
