@@ -60,7 +60,7 @@ import type {
 } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
 import { selectValue, type SelectRule } from './select.ts';
-import { SlotState, type Vote } from './slot.ts';
+import { SlotState } from './slot.ts';
 import { batchDigest } from './statements.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from './view-change.ts';
 
@@ -429,15 +429,8 @@ export class Replica {
   private checkFastDecision(slotNo: number): void {
     const s = this.log.get(slotNo);
     if (!s || s.decided) return;
-    const groups = new Map<string, Vote>();
-    for (const v of s.accepts.values()) groups.set(`${v.view}/${v.digestHex}`, v);
-    for (const g of groups.values()) {
-      const sigs = SlotState.matching(s.accepts, g.view, g.digestHex);
-      if (sigs.length >= this.quorums.fast) {
-        this.decide(s, { kind: 'fast', view: g.view, slot: slotNo, digest: g.digest, sigs: sigs.slice(0, this.quorums.fast) });
-        return;
-      }
-    }
+    const cert = SlotState.quorumCert(s.accepts, slotNo, this.quorums.fast);
+    if (cert) this.decide(s, { kind: 'fast', ...cert });
   }
 
   private sendCommit(s: SlotState, view: number, digest: Digest, digestHex: string): void {
@@ -472,15 +465,8 @@ export class Replica {
   private checkDecided(slotNo: number): void {
     const s = this.log.get(slotNo);
     if (!s || s.decided) return;
-    const groups = new Map<string, { view: number; digest: Digest; digestHex: string }>();
-    for (const v of s.commits.values()) groups.set(`${v.view}/${v.digestHex}`, v);
-    for (const g of groups.values()) {
-      const sigs = SlotState.matching(s.commits, g.view, g.digestHex);
-      if (sigs.length >= this.quorums.q) {
-        this.decide(s, { kind: 'commit', view: g.view, slot: slotNo, digest: g.digest, sigs: sigs.slice(0, this.quorums.q) });
-        return;
-      }
-    }
+    const cert = SlotState.quorumCert(s.commits, slotNo, this.quorums.q);
+    if (cert) this.decide(s, { kind: 'commit', ...cert });
   }
 
   private decide(s: SlotState, cert: DecisionCert): void {

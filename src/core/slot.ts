@@ -57,6 +57,17 @@ export class SlotState {
     return out.sort((a, b) => a.from - b.from);
   }
 
+  /** The first (view, digest) that `threshold` senders agree on, as a certificate of exactly `threshold` signatures. */
+  static quorumCert(votes: Map<ReplicaId, Vote>, slot: number, threshold: number): VoteCert | undefined {
+    const groups = new Map<string, Vote>();
+    for (const v of votes.values()) groups.set(`${v.view}/${v.digestHex}`, v);
+    for (const g of groups.values()) {
+      const sigs = SlotState.matching(votes, g.view, g.digestHex);
+      if (sigs.length >= threshold) return { view: g.view, slot, digest: g.digest, sigs: sigs.slice(0, threshold) };
+    }
+    return undefined;
+  }
+
   body(digestHex: string): Batch | undefined {
     return this.bodies.get(digestHex);
   }
