@@ -615,8 +615,8 @@ export class Replica {
       if (mine) this.send(m.from, mine);
     }
     if (m.executed < this.lowWatermark && this.stableSnapshot) {
-      const snapshotDigest = sha256(this.stableSnapshot);
-      const sig = this.auth.sign(this.auth.statements.state(this.id, this.stableCert.seq, snapshotDigest));
+      // The certificate's digest is the snapshot's hash: checked on every path that sets them.
+      const sig = this.auth.sign(this.auth.statements.state(this.id, this.stableCert.seq, this.stableCert.stateDigest));
       this.send(m.from, { type: 'state', checkpoint: this.stableCert, snapshot: this.stableSnapshot, from: this.id, sig });
     }
     if (m.stable < this.lowWatermark && m.executed >= this.lowWatermark && this.lowWatermark > 0) {
@@ -662,10 +662,11 @@ export class Replica {
   private onState(m: StateMsg): void {
     const cert = m.checkpoint;
     if (cert.seq <= this.executed) return; // we already have this state or newer
-    if (!this.auth.verifyReplica(m.from, this.auth.statements.state(m.from, cert.seq, sha256(m.snapshot)), m.sig)) return this.drop('STATE with a bad signature', m.from);
+    const snapshotDigest = sha256(m.snapshot);
+    if (!this.auth.verifyReplica(m.from, this.auth.statements.state(m.from, cert.seq, snapshotDigest), m.sig)) return this.drop('STATE with a bad signature', m.from);
     const problem = this.auth.checkCheckpointCert(cert, this.quorums.q, this.genesisDigest);
     if (problem) return this.drop(`STATE: ${problem}`, m.from);
-    if (!bytesEqual(sha256(m.snapshot), cert.stateDigest)) return this.misbehaviour(m.from, `served a snapshot that does not match checkpoint ${cert.seq}`);
+    if (!bytesEqual(snapshotDigest, cert.stateDigest)) return this.misbehaviour(m.from, `served a snapshot that does not match checkpoint ${cert.seq}`);
     try {
       this.state.restore(m.snapshot);
     } catch (e) {

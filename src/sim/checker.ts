@@ -31,6 +31,11 @@ export class SafetyChecker {
 
   constructor(private readonly auth: Auth) {}
 
+  /** Records a violation found outside the per-output checks (alarms, linearizability). */
+  report(what: string): void {
+    this.violation(what);
+  }
+
   private violation(what: string): void {
     if (this.violations.length < 50) this.violations.push(what);
   }

@@ -37,8 +37,6 @@ export class SimClient {
   /** The last value this client saw per key, so compare-and-set sometimes succeeds. */
   private readonly seen = new Map<string, string | null>();
   done = 0;
-  /** Call time of the current (or last) operation, to find it in the shared history. */
-  lastCall = 0;
   /** Results the client accepted, for cross-checking against what replicas executed. */
   readonly accepted: { ts: number; result: Uint8Array; slot: number }[] = [];
 
@@ -81,12 +79,12 @@ export class SimClient {
     const op = encodeKvCommand(command);
     const request: ClientRequest = { clientId: this.opts.id, ts, op, sig: this.sign(this.auth.statements.request({ clientId: this.opts.id, ts, op })) };
     const historyIndex = this.history.length;
-    this.lastCall = this.clock.event();
-    this.history.push({ clientId: this.opts.id, input: command as KvInput, output: undefined, call: this.lastCall, return: Infinity });
+    this.history.push({ clientId: this.opts.id, input: command as KvInput, output: undefined, call: this.clock.event(), return: Infinity });
     return { request, command, quorum: new ReplyQuorum(this.auth, this.opts.id, ts, this.auth.config.f + 1), lastSent: now, attempts: 0, historyIndex };
   }
 
-  onReply(reply: ReplyMsg): { accepted: boolean; rejected?: string } {
+  /** On acceptance, also returns the completed history entry. */
+  onReply(reply: ReplyMsg): { accepted: boolean; rejected?: string; op?: Operation<KvInput, KvOutput> } {
     const f = this.inflight;
     if (!f || reply.ts !== f.request.ts) return { accepted: false };
     const verdict = f.quorum.add(reply);
@@ -101,7 +99,7 @@ export class SimClient {
     this.accepted.push({ ts: f.request.ts, result: verdict.result, slot: verdict.slot });
     this.inflight = undefined;
     this.done++;
-    return { accepted: true };
+    return { accepted: true, op: entry };
   }
 
   private remember(c: KvCommand, r: KvResult): void {

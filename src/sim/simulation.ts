@@ -19,7 +19,7 @@ import { kvModel, type KvInput, type KvOutput } from '../check/kv-model.ts';
 import { checkOperations } from '../check/linearizability.ts';
 import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import { Auth } from '../core/auth.ts';
-import { leaderOf, quorums, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
+import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { describeMessage } from '../core/describe.ts';
 import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
 import type { ExecutedSlot, Input, Outputs } from '../core/io.ts';
@@ -269,7 +269,7 @@ export class Simulation {
       if (ev.type === 'view-change-started') this.counts.viewChanges++;
       if (ev.type === 'state-transferred') this.counts.stateTransfers++;
       if (ev.type === 'fast-path-fallback') this.counts.fallbacks++;
-      if (ev.type === 'alarm' && honest) this.checker.violations.push(`alarm at replica ${id}: ${ev.what}`);
+      if (ev.type === 'alarm' && honest) this.checker.report(`alarm at replica ${id}: ${ev.what}`);
       this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
     }
     if (node && honest) this.checker.onView(id, node.view);
@@ -300,8 +300,7 @@ export class Simulation {
         const last = client.accepted[client.accepted.length - 1]!;
         this.checker.onClientAccepted(client.opts.id, last.ts, last.slot, last.result);
         this.trace(`client ${client.opts.id} completes request ${last.ts} (slot ${last.slot})`);
-        const op = this.history.find((h) => h.clientId === client.opts.id && h.return !== Infinity && h.call === client.lastCall);
-        if (op) this.opts.observer?.completed?.(client.opts.id, op, this.now);
+        if (r.op) this.opts.observer?.completed?.(client.opts.id, r.op, this.now);
       }
       return;
     }
@@ -454,7 +453,7 @@ export class Simulation {
     );
     this.checker.compareStates(states);
     const lin = checkOperations(kvModel, this.history, { timeoutMs: 20_000 });
-    if (lin.result === 'illegal') this.checker.violations.push('S10: the client history is not linearizable');
+    if (lin.result === 'illegal') this.checker.report('S10: the client history is not linearizable');
     if (!live) this.trace(`NOT LIVE: ${this.clients.filter((c) => !c.finished).map((c) => `client ${c.opts.id} at ${c.done}/${c.opts.operations}`).join(', ')}`);
 
     const operations = this.clients.reduce((a, c) => a + c.opts.operations, 0);
@@ -481,9 +480,4 @@ export class Simulation {
       trace: this.traceLines,
     };
   }
-}
-
-export function quorumSummary(n: number, f: number): string {
-  const Q = quorums(n, f);
-  return `n=${n} f=${f} q=${Q.q} Qf=${Q.fast} τ=${Q.tau}`;
 }
