@@ -21,8 +21,8 @@ export const simHelp = `byzpax sim — run the deterministic simulator
   --calm           no network faults (no loss, duplication, long delays, partitions)
   --clients C      closed-loop clients (default 3)
   --ops K          operations per client (default 8)
-  --mode M         commit path: classic | fast (default classic)
-  --policy P       fast-path COMMIT policy: concurrent | deferred (default concurrent)
+  --mode M         commit path: classic | fast (default fast)
+  --policy P       fast-path COMMIT policy: concurrent | deferred (default deferred)
   --trace          print the full event trace (use with a single --seed)
   --json           print one JSON summary object as the last line
 `;
@@ -60,9 +60,9 @@ export function simCommand(argv: string[]): number {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const mode = values.mode ?? 'classic';
+  const mode = values.mode ?? 'fast';
   if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
-  const policy = values.policy ?? 'concurrent';
+  const policy = values.policy ?? 'deferred';
   if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
   const single = values.seed !== undefined && values.seeds === undefined;
   const opts = sweepOptions({

@@ -73,8 +73,8 @@ export interface ProtocolParams {
 }
 
 export const defaultParams: ProtocolParams = {
-  mode: 'classic',
-  commitPolicy: 'concurrent',
+  mode: 'fast',
+  commitPolicy: 'deferred',
   deferTicks: 4,
   fastMissLimit: 3,
   classicSlotsAfterFallback: 64,

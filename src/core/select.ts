@@ -37,7 +37,13 @@ export type Selection =
   | { kind: 'value'; digest: string; because: 'decided' | 'fast-votes' | 'prepared' }
   | { kind: 'free' }
   /** Two decided certificates disagree: only possible if more than f replicas are faulty. */
-  | { kind: 'conflict'; digests: string[] };
+  | { kind: 'conflict'; digests: string[] }
+  /**
+   * "Nothing is safe to propose". The real rule never says this; a FaB-style rule does, and then
+   * no NEW-VIEW can be built (FaB's liveness failure). It exists so such rules can be plugged in
+   * and shown to get stuck.
+   */
+  | { kind: 'none' };
 
 export type SelectRule = (reports: SlotReport[], tau: number) => Selection;
 

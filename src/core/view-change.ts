@@ -109,6 +109,7 @@ export function planNewView(vcs: ViewChangeMsg[], tau: number, rule: SelectRule 
     }
     const selection = rule(reports, tau);
     if (selection.kind === 'conflict') return { error: `slot ${slot}: conflicting commit certificates ${selection.digests.join(', ')}` };
+    if (selection.kind === 'none') return { error: `slot ${slot}: the selection rule vouches for no value` };
     if (selection.kind === 'free') {
       slots.push({ slot, digest: batchDigest(noop), batch: noop, because: 'free' });
       continue;

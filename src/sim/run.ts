@@ -3,6 +3,7 @@
  * simulator tests.
  */
 import { defaultSimOptions, Simulation, type SimOptions, type SimResult } from './simulation.ts';
+import { defaultParams } from '../core/config.ts';
 
 export interface SweepOptions extends Omit<SimOptions, 'seed'> {
   /** First seed. */
@@ -52,8 +53,8 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     committed: 0,
     n: opts.n,
     f: opts.f,
-    mode: opts.params.mode ?? 'classic',
-    policy: opts.params.commitPolicy ?? 'concurrent',
+    mode: opts.params.mode ?? defaultParams.mode,
+    policy: opts.params.commitPolicy ?? defaultParams.commitPolicy,
     fastCommits: 0,
     classicCommits: 0,
     fallbacks: 0,

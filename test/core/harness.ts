@@ -42,6 +42,7 @@ import type {
   VoteCert,
 } from '../../src/core/messages.ts';
 import { Replica } from '../../src/core/replica.ts';
+import type { SelectRule } from '../../src/core/select.ts';
 import { batchDigest, type VoteKind } from '../../src/core/statements.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
 import { Signer } from '../../src/crypto/signer.ts';
@@ -70,10 +71,17 @@ export interface HarnessOptions {
   params?: Partial<ProtocolParams>;
   /** Build the config with this cluster id instead of simCluster's 'sim' (same keys). */
   clusterId?: string;
+  /** A replacement view-change rule for every replica: only to show a broken rule gets caught. */
+  selectRule?: SelectRule;
 }
 
-/** Small, fast defaults: timeouts the tests can reach with a handful of ticks. */
+/**
+ * Small, fast defaults: timeouts the tests can reach with a handful of ticks. The scripted tests
+ * walk the classic path message by message, so they pin `mode: 'classic'` (the product default is
+ * 'fast'); fast-path tests pass `{ mode: 'fast' }`.
+ */
 export const testParams: Partial<ProtocolParams> = {
+  mode: 'classic',
   checkpointInterval: 128,
   window: 256,
   maxInflight: 8,
@@ -121,6 +129,7 @@ export class Harness {
   private readonly dropRules = new Set<Predicate>();
   private readonly holdRules = new Set<Predicate>();
   private readonly clientTs: number[];
+  private readonly selectRule: SelectRule | undefined;
 
   constructor(opts: HarnessOptions = {}) {
     this.n = opts.n ?? 4;
@@ -129,6 +138,7 @@ export class Harness {
     const { config, replicaSeeds, clientSeeds } = simCluster(this.n, this.f, clients);
     this.config = opts.clusterId ? { ...config, clusterId: opts.clusterId } : config;
     this.params = { ...testParams, ...opts.params };
+    this.selectRule = opts.selectRule;
     this.quorums = quorums(this.n, this.f);
     this.replicaSigners = replicaSeeds.map((s) => new Signer(s));
     this.clientSigners = clientSeeds.map((s) => new Signer(s));
@@ -147,6 +157,7 @@ export class Harness {
       verifier: sharedVerifier,
       app: kvStoreFactory(),
       ...(durable ? { durable } : {}),
+      ...(this.selectRule ? { selectRule: this.selectRule } : {}),
     });
   }
 

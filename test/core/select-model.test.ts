@@ -65,7 +65,7 @@ const ours: ModelRule = (reports) => {
   const s = selectValue(reports, THR);
   if (s.kind === 'value') return s.digest;
   if (s.kind === 'free') return FREE;
-  throw new Error(`unexpected conflict ${JSON.stringify(s.digests)} for ${JSON.stringify(reports)}`);
+  throw new Error(`unexpected ${JSON.stringify(s)} for ${JSON.stringify(reports)}`);
 };
 
 // ---- The three broken rivals, exactly as in the python ----------------------------------------

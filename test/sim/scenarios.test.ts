@@ -95,7 +95,7 @@ describe('regression seeds', () => {
   // Seed 2 (n=4): replicas drifted apart in views after partitions and never met again. Fixed by
   // starting the view-change timer only once n−f replicas are changing to the same view.
   it('seed 2: view changes converge after partitions', () => {
-    const r = run({ seed: 2 });
+    const r = run({ seed: 2, params: { mode: 'classic' } });
     expect(r.violations).toEqual([]);
     expect(r.live).toBe(true);
   });
@@ -103,7 +103,7 @@ describe('regression seeds', () => {
   // Seed 8 (n=4): a state transfer and the execution right after it came out of one step; the
   // checker read the execution first and reported a gap. Fixed by applying the reset first.
   it('seed 8: a state transfer followed by execution in the same step is not a gap', () => {
-    const r = run({ seed: 8 });
+    const r = run({ seed: 8, params: { mode: 'classic' } });
     expect(r.violations).toEqual([]);
     expect(r.stateTransfers).toBeGreaterThanOrEqual(1);
   });
@@ -114,7 +114,7 @@ describe('regression seeds (fast path)', () => {
   // its view, so a peer still changing to view 1 could never install it; with one replica down
   // and another in view 2, nobody's view-change timer could start. The NEW-VIEW is now persisted.
   it('seed 157: a restarted leader re-sends the NEW-VIEW of its view', () => {
-    const r = run({ seed: 157, params: { mode: 'fast' } });
+    const r = run({ seed: 157, params: { mode: 'fast', commitPolicy: 'concurrent' } });
     expect(r.violations).toEqual([]);
     expect(r.live).toBe(true);
   });

@@ -13,15 +13,15 @@ function sweep(n: number, f: number, seed: number, seeds: number, params: Partia
   const failures: string[] = [];
   const summary = runSweep(sweepOptions({ n, f, seed, seeds, params }), (r: SimResult) => {
     if (r.violations.length > 0 || !r.live || r.linearizable !== 'ok') {
-      failures.push(`seed ${r.seed} (${r.faults}): live=${r.live} lin=${r.linearizable} ${r.violations.join('; ')} — replay: npx byzpax sim --n ${n} --f ${f} --seed ${r.seed} --trace`);
+      failures.push(`seed ${r.seed} (${r.faults}): live=${r.live} lin=${r.linearizable} ${r.violations.join('; ')} — replay: npx byzpax sim --n ${n} --f ${f} --mode ${params.mode ?? 'fast'} --policy ${params.commitPolicy ?? 'deferred'} --seed ${r.seed} --trace`);
     }
   });
   return { summary, failures };
 }
 
 describe('simulator sweeps', () => {
-  it('n=4, f=1: 200 schedules are safe and live', () => {
-    const { summary, failures } = sweep(4, 1, 1, 200);
+  it('classic path, n=4, f=1: 200 schedules are safe and live', () => {
+    const { summary, failures } = sweep(4, 1, 1, 200, { mode: 'classic' });
     expect(failures).toEqual([]);
     expect(summary.live).toBe(200);
     // The sweep really exercised faults: crashes, view changes and state transfers happened.
@@ -31,15 +31,15 @@ describe('simulator sweeps', () => {
     expect(summary.completed).toBe(summary.operations);
   });
 
-  it('n=7, f=2: 60 schedules are safe and live', () => {
-    const { summary, failures } = sweep(7, 2, 1001, 60);
+  it('classic path, n=7, f=2: 60 schedules are safe and live', () => {
+    const { summary, failures } = sweep(7, 2, 1001, 60, { mode: 'classic' });
     expect(failures).toEqual([]);
     expect(summary.live).toBe(60);
     expect(summary.crashes).toBeGreaterThan(20);
   });
 
-  it('n=5, f=1 (q=4, not 3f+1): 30 schedules are safe and live', () => {
-    const { failures } = sweep(5, 1, 2001, 30);
+  it('classic path, n=5, f=1 (q=4, not 3f+1): 30 schedules are safe and live', () => {
+    const { failures } = sweep(5, 1, 2001, 30, { mode: 'classic' });
     expect(failures).toEqual([]);
   });
 
