@@ -19,6 +19,8 @@ export const simHelp = `byzpax sim — run the deterministic simulator
   --crash          crash and restart replicas, sometimes the leader (default on)
   --no-crash       no crashes
   --calm           no network faults (no loss, duplication, long delays, partitions)
+  --silent R,…     these replicas receive but never send (Byzantine, withholding votes);
+                   they count against f, so random crashes are limited to f minus their number
   --clients C      closed-loop clients (default 3)
   --ops K          operations per client (default 8)
   --mode M         commit path: classic | fast (default fast)
@@ -39,6 +41,7 @@ export function simCommand(argv: string[]): number {
       crash: { type: 'boolean' },
       'no-crash': { type: 'boolean' },
       calm: { type: 'boolean' },
+      silent: { type: 'string' },
       clients: { type: 'string' },
       ops: { type: 'string' },
       mode: { type: 'string' },
@@ -64,6 +67,9 @@ export function simCommand(argv: string[]): number {
   if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
   const policy = values.policy ?? 'deferred';
   if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
+  const silent = values.silent === undefined ? [] : values.silent.split(',').map((x) => intOption(x.trim(), 'silent', 0, 0));
+  for (const r of silent) if (r >= n) throw new UsageError(`--silent ${r}: there are only replicas 0..${n - 1}`);
+  if (new Set(silent).size > f) throw new UsageError(`--silent names ${new Set(silent).size} replicas but f=${f}: more than f faulty replicas void every guarantee`);
   const single = values.seed !== undefined && values.seeds === undefined;
   const opts = sweepOptions({
     n,
@@ -76,6 +82,7 @@ export function simCommand(argv: string[]): number {
     clients: intOption(values.clients, 'clients', 3, 1),
     opsPerClient: intOption(values.ops, 'ops', 8, 1),
     trace: Boolean(values.trace),
+    silent: [...new Set(silent)],
     params: { mode, commitPolicy: policy },
   });
 
@@ -93,7 +100,7 @@ export function simCommand(argv: string[]): number {
     if (failed) {
       process.stdout.write(`seed ${r.seed}: ${r.violations.length} violation(s)${r.live ? '' : ', NOT LIVE'} [${r.faults}]\n`);
       for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v}\n`);
-      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --mode ${mode} --policy ${policy} --seed ${r.seed} --trace\n`);
+      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --mode ${mode} --policy ${policy}${silent.length ? ` --silent ${silent.join(',')}` : ''}${values.calm ? ' --calm' : ''}${values['no-crash'] ? ' --no-crash' : ''} --seed ${r.seed} --trace\n`);
     } else if (!json && process.stdout.isTTY) {
       process.stdout.write(`\rseed ${r.seed}: ok (${r.committed} slots, ${r.viewChanges} view changes, ${r.crashes} crashes)   `);
     }
@@ -105,7 +112,8 @@ export function simCommand(argv: string[]): number {
     process.stdout.write(
       `${summary.schedules} schedules, n=${n} f=${f}: ${summary.violations} violations, ${summary.live}/${summary.schedules} live, ` +
         `${summary.committed} slots committed (${summary.fastCommits} fast / ${summary.classicCommits} classic decisions, ${summary.fallbacks} fallbacks), ` +
-        `per commit: ${summary.signsPerCommit} signatures, ${summary.verifiesPerCommit} verifications, ${summary.messagesPerCommit} messages; ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
+        `decision delays: fast ${summary.fastDecisionDelays} / classic ${summary.classicDecisionDelays} messages (${summary.fastDecisionTicks} / ${summary.classicDecisionTicks} ticks); ` +
+        `per commit: ${summary.signsPerCommit} signatures, ${summary.verifiesPerCommit} verifications, ${summary.messagesPerCommit} messages, ${summary.bytesPerCommit} bytes; ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
     );
   }
   return summary.violations > 0 || summary.live < summary.schedules ? 1 : 0;

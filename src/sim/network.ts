@@ -15,6 +15,8 @@ export interface Packet {
   frame: Uint8Array;
   deliverAt: number;
   seq: number;
+  /** Observer-only metadata riding with the frame (the simulator's causal hop count); never seen by replicas. */
+  hops: number;
 }
 
 export interface NetworkFaults {
@@ -63,7 +65,7 @@ export class SimNetwork {
     return !this.blocked.has(`${from}>${to}`);
   }
 
-  send(from: Address, to: Address, frame: Uint8Array, now: number): void {
+  send(from: Address, to: Address, frame: Uint8Array, now: number, hops = 0): void {
     this.stats.sent++;
     this.stats.bytes += frame.length;
     const f = this.faults;
@@ -76,7 +78,7 @@ export class SimNetwork {
     for (let i = 0; i < copies; i++) {
       let delay = this.prng.range(f.delayMin, f.delayMax);
       if (this.prng.chance(f.longDelayRate)) delay += this.prng.range(f.delayMax, 5 * f.delayMax);
-      this.push({ from, to, frame, deliverAt: now + delay, seq: this.seq++ });
+      this.push({ from, to, frame, deliverAt: now + delay, seq: this.seq++, hops });
     }
   }
 

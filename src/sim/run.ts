@@ -25,10 +25,22 @@ export interface SweepSummary {
   fastCommits: number;
   classicCommits: number;
   fallbacks: number;
-  /** Per committed slot, over the whole cluster. */
+  /** Per committed slot, over the whole cluster (client requests, replies, checkpoints and catch-up included). */
   signsPerCommit: number;
   verifiesPerCommit: number;
   messagesPerCommit: number;
+  bytesPerCommit: number;
+  /** The same, divided by n: what one replica pays per committed slot on average. */
+  signsPerReplicaPerCommit: number;
+  verifiesPerReplicaPerCommit: number;
+  /**
+   * Average over decisions taken on each path: message delays from PROPOSE to the decision (the
+   * longest causal chain of messages) and virtual ticks (which also count waiting and slow links).
+   */
+  fastDecisionDelays: number;
+  classicDecisionDelays: number;
+  fastDecisionTicks: number;
+  classicDecisionTicks: number;
   failedSeeds: number[];
   notLiveSeeds: number[];
   operations: number;
@@ -61,6 +73,13 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     signsPerCommit: 0,
     verifiesPerCommit: 0,
     messagesPerCommit: 0,
+    bytesPerCommit: 0,
+    signsPerReplicaPerCommit: 0,
+    verifiesPerReplicaPerCommit: 0,
+    fastDecisionDelays: 0,
+    classicDecisionDelays: 0,
+    fastDecisionTicks: 0,
+    classicDecisionTicks: 0,
     failedSeeds: [],
     notLiveSeeds: [],
     operations: 0,
@@ -73,6 +92,8 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
   };
   let signs = 0;
   let verifies = 0;
+  let bytes = 0;
+  const paths = { fast: { count: 0, hops: 0, ticks: 0 }, classic: { count: 0, hops: 0, ticks: 0 } };
   for (let seed = opts.seed; seed < opts.seed + opts.seeds; seed++) {
     const r = new Simulation({ ...opts, seed }).run();
     summary.schedules++;
@@ -92,12 +113,26 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     summary.fallbacks += r.fallbacks;
     signs += r.signs;
     verifies += r.verifies;
+    bytes += r.bytes;
+    for (const k of ['fast', 'classic'] as const) {
+      paths[k].count += r.decisions[k].count;
+      paths[k].hops += r.decisions[k].hops;
+      paths[k].ticks += r.decisions[k].ticks;
+    }
     onResult?.(r);
   }
   const per = (x: number) => (summary.committed > 0 ? Math.round((x / summary.committed) * 10) / 10 : 0);
   summary.signsPerCommit = per(signs);
   summary.verifiesPerCommit = per(verifies);
   summary.messagesPerCommit = per(summary.messages);
+  summary.bytesPerCommit = Math.round(summary.committed > 0 ? bytes / summary.committed : 0);
+  summary.signsPerReplicaPerCommit = per(signs / opts.n);
+  summary.verifiesPerReplicaPerCommit = per(verifies / opts.n);
+  const avg = (x: number, count: number) => (count > 0 ? Math.round((x / count) * 100) / 100 : 0);
+  summary.fastDecisionDelays = avg(paths.fast.hops, paths.fast.count);
+  summary.classicDecisionDelays = avg(paths.classic.hops, paths.classic.count);
+  summary.fastDecisionTicks = avg(paths.fast.ticks, paths.fast.count);
+  summary.classicDecisionTicks = avg(paths.classic.ticks, paths.classic.count);
   summary.seconds = Math.round((performance.now() - started) / 10) / 100;
   return summary;
 }

@@ -23,7 +23,7 @@ import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/confi
 import { describeMessage } from '../core/describe.ts';
 import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
 import type { ExecutedSlot, Input, Outputs } from '../core/io.ts';
-import type { Message } from '../core/messages.ts';
+import type { DecisionCert, Message, RequestMsg } from '../core/messages.ts';
 import { Replica } from '../core/replica.ts';
 import { deterministicKeyPair } from '../crypto/keys.ts';
 import { Signer } from '../crypto/signer.ts';
@@ -50,6 +50,11 @@ export interface SimOptions {
   params: Partial<ProtocolParams>;
   /** Keep the full trace (otherwise only the last lines, for failure reports). */
   trace: boolean;
+  /**
+   * Replicas that receive everything and send nothing, from the start (a Byzantine replica that
+   * withholds its votes, FAST-GRIEF-1). They count against f: random crashes keep the total ≤ f.
+   */
+  silent?: number[];
   /** Replaces replica `id` with another node (the Byzantine seam). */
   nodeFactory?: (id: number, ctx: NodeContext) => SimNode | undefined;
   /** Scripted faults, on top of (or instead of) the random ones. */
@@ -82,6 +87,28 @@ export const defaultSimOptions: Omit<SimOptions, 'seed'> = {
   params: { checkpointInterval: 8, window: 16, maxInflight: 4, maxBatch: 4, requestTimeoutTicks: 40, viewChangeTimeoutTicks: 50, statusIntervalTicks: 10 },
   trace: false,
 };
+
+/**
+ * Sums over decisions. `hops` is the length of the longest causal chain of messages from the
+ * PROPOSE to the decision (message delays in the brief's sense: fast 2, classic 3); `ticks` is the
+ * virtual time it took, which also counts waiting (the deferred policy's δ) and slow links.
+ */
+export interface DecisionCost {
+  count: number;
+  hops: number;
+  ticks: number;
+}
+
+/** A node that takes everything in and says nothing. */
+class SilentNode implements SimNode {
+  readonly honest = false;
+  readonly view = 0;
+  readonly executed = 0;
+  constructor(readonly id: number) {}
+  step(): Outputs {
+    return { persist: [], send: [], replies: [], executed: [], events: [] };
+  }
+}
 
 /** A replica slot of the simulation: the honest core, or an adversary in its place. */
 export interface SimNode {
@@ -124,6 +151,10 @@ export interface SimResult {
   /** Signatures made and verifications asked for by all replicas (cache hits included). */
   signs: number;
   verifies: number;
+  /** Bytes of all frames sent (replicas and clients). */
+  bytes: number;
+  /** Per decision by a correct replica, by path: what it took from the proposal to the decision. */
+  decisions: { fast: DecisionCost; classic: DecisionCost };
   faults: string;
   trace: string[];
 }
@@ -187,6 +218,11 @@ export class Simulation {
   private now = 0;
   private eventCounter = 0;
   private readonly counts = { viewChanges: 0, crashes: 0, stateTransfers: 0, fastCommits: 0, classicCommits: 0, fallbacks: 0, signs: 0, verifies: 0 };
+  private readonly decisionCosts = { fast: { count: 0, hops: 0, ticks: 0 }, classic: { count: 0, hops: 0, ticks: 0 } };
+  /** `view:slot` → tick its proposal first left a leader (PROPOSE or NEW-VIEW). */
+  private readonly proposedAt = new Map<string, number>();
+  /** Per replica, `view:slot` → the longest causal chain of each kind of message it received for that proposal. */
+  private readonly hopsSeen: Map<string, { propose: number; accept: number; commit: number }>[];
   private faultsDescription = 'calm';
   /** Replicas that stay down through the liveness phase (at most f). */
   private permanentlyDown = new Set<number>();
@@ -201,6 +237,7 @@ export class Simulation {
     this.auth = new Auth(config, new Signer(replicaSeeds[0]!), sharedVerifier);
     this.checker = new SafetyChecker(this.auth);
     this.disks = replicaSeeds.map(() => emptyDurableState());
+    this.hopsSeen = replicaSeeds.map(() => new Map());
     this.nodes = replicaSeeds.map((_, id) => this.startNode(id, false));
     const clientPrng = this.prng.fork();
     const keys = ['k0', 'k1', 'k2'];
@@ -220,6 +257,7 @@ export class Simulation {
   private startNode(id: number, restart: boolean): SimNode {
     const signer = new Signer(this.replicaSeeds[id]!);
     const durable = restart ? this.disks[id]! : undefined;
+    if (this.opts.silent?.includes(id)) return new SilentNode(id);
     const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork(), durable });
     if (custom) return custom;
     const node = new HonestNode(id, {
@@ -252,7 +290,10 @@ export class Simulation {
   private handle(id: number, out: Outputs): void {
     const node = this.nodes[id];
     const honest = node ? node.honest : true;
-    for (const op of out.persist) applyPersistOp(this.disks[id]!, op);
+    for (const op of out.persist) {
+      applyPersistOp(this.disks[id]!, op);
+      if (op.kind === 'decided' && honest) this.countDecision(id, op.cert);
+    }
     // A state transfer resets where execution continues; it precedes any execution in the same step.
     for (const ev of out.events) if (ev.type === 'state-transferred' && honest) this.checker.onExecutionReset(id, ev.seq);
     for (const e of out.executed) {
@@ -276,8 +317,9 @@ export class Simulation {
     for (const s of out.send) {
       if (honest) this.checker.onSent(id, s.message);
       const frame = encodeMessage(s.message);
+      const hops = this.hopsOf(id, s.message);
       const targets = s.to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [s.to];
-      for (const to of targets) this.network.send(id, to, frame, this.now);
+      for (const to of targets) this.network.send(id, to, frame, this.now, hops);
       if (this.opts.trace) this.trace(`R${id} → ${s.to === 'all' ? '*' : `R${s.to}`} ${describeMessage(s.message)}`);
     }
     for (const r of out.replies) {
@@ -285,7 +327,60 @@ export class Simulation {
     }
   }
 
-  private deliver(to: Address, from: Address, frame: Uint8Array): void {
+  /*
+   * Message delays per decision. Every frame carries (outside the bytes, invisible to replicas)
+   * the length of the causal chain behind it: PROPOSE 1, ACCEPT one more than the PROPOSE it
+   * answers, COMMIT one more than the ACCEPTs that prepared it. A fast decision then sits at the
+   * deepest ACCEPT seen (2 on a clean run), a classic one at the deepest COMMIT (3).
+   */
+  private hopsAt(id: number, key: string): { propose: number; accept: number; commit: number } {
+    const seen = this.hopsSeen[id]!;
+    let h = seen.get(key);
+    if (!h) seen.set(key, (h = { propose: 0, accept: 0, commit: 0 }));
+    return h;
+  }
+
+  /** This replica's own ACCEPT for a proposal: the leader's is its PROPOSE. */
+  private ownAcceptHops(id: number, key: string): number {
+    return this.hopsAt(id, key).propose + 1;
+  }
+
+  private hopsOf(id: number, m: Message | RequestMsg): number {
+    if (m.type === 'propose' || m.type === 'new-view') {
+      const proposals = m.type === 'propose' ? [m] : m.proposals;
+      for (const p of proposals) if (!this.proposedAt.has(`${p.view}:${p.slot}`)) this.proposedAt.set(`${p.view}:${p.slot}`, this.now);
+      return 1;
+    }
+    if (m.type === 'accept') return this.ownAcceptHops(id, `${m.view}:${m.slot}`);
+    if (m.type === 'commit') {
+      const key = `${m.view}:${m.slot}`;
+      return Math.max(this.hopsAt(id, key).accept, this.ownAcceptHops(id, key)) + 1;
+    }
+    return 0;
+  }
+
+  private noteHops(to: number, m: Message, hops: number): void {
+    const note = (key: string, kind: 'propose' | 'accept' | 'commit') => {
+      const h = this.hopsAt(to, key);
+      if (hops > h[kind]) h[kind] = hops;
+    };
+    if (m.type === 'new-view') for (const p of m.proposals) note(`${p.view}:${p.slot}`, 'propose');
+    if (m.type === 'propose' || m.type === 'accept' || m.type === 'commit') note(`${m.view}:${m.slot}`, m.type);
+  }
+
+  private countDecision(id: number, cert: DecisionCert): void {
+    const key = `${cert.view}:${cert.slot}`;
+    const proposed = this.proposedAt.get(key);
+    if (proposed === undefined) return;
+    const seen = this.hopsAt(id, key);
+    const accepts = Math.max(seen.accept, this.ownAcceptHops(id, key));
+    const c = this.decisionCosts[cert.kind === 'fast' ? 'fast' : 'classic'];
+    c.count++;
+    c.hops += cert.kind === 'fast' ? accepts : Math.max(seen.commit, accepts + 1);
+    c.ticks += this.now - proposed;
+  }
+
+  private deliver(to: Address, from: Address, frame: Uint8Array, hops: number): void {
     const decoded = decodeMessage(frame);
     if (!decoded.ok) {
       this.trace(`${String(to)} drops a frame from ${String(from)}: ${decoded.reason}`);
@@ -307,6 +402,7 @@ export class Simulation {
     const node = this.nodes[to];
     if (!node) return;
     if (m.type === 'reply') return;
+    this.noteHops(to, m, hops);
     const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
     this.handle(to, node.step(input));
   }
@@ -316,7 +412,7 @@ export class Simulation {
     this.now++;
     for (const f of this.opts.script ?? []) if (f.at === this.now) this.applyScripted(f);
     if (chaos) this.injectFaults();
-    for (const p of this.network.due(this.now)) this.deliver(p.to, p.from, p.frame);
+    for (const p of this.network.due(this.now)) this.deliver(p.to, p.from, p.frame, p.hops);
     for (let id = 0; id < this.nodes.length; id++) {
       const node = this.nodes[id];
       if (node) this.handle(id, node.step({ kind: 'tick' }));
@@ -351,7 +447,7 @@ export class Simulation {
     const p = this.prng;
     if (this.opts.crash) {
       const down = this.nodes.filter((x) => !x).length;
-      if (down < this.config.f && p.chance(1 / 120)) {
+      if (down + (this.opts.silent?.length ?? 0) < this.config.f && p.chance(1 / 120)) {
         // Half of the crashes hit the current leader: the case a view change must survive.
         const alive = this.nodes.flatMap((x, id) => (x ? [id] : []));
         const views = alive.map((id) => this.nodes[id]!.view);
@@ -428,6 +524,7 @@ export class Simulation {
 
   run(): SimResult {
     this.drawFaults();
+    if (this.opts.silent?.length) this.faultsDescription += ` silent={${this.opts.silent.join(',')}}`;
     this.trace(`seed ${this.opts.seed}: n=${this.config.n} f=${this.config.f} ${this.faultsDescription}`);
     for (let t = 0; t < this.opts.steps && this.checker.violations.length === 0; t++) this.tick(true);
 
@@ -437,7 +534,7 @@ export class Simulation {
     const keepDown = this.opts.crash && this.prng.chance(0.3);
     for (let id = 0; id < this.nodes.length; id++) {
       if (!this.nodes[id]) {
-        if (keepDown && this.permanentlyDown.size < this.config.f) this.permanentlyDown.add(id);
+        if (keepDown && this.permanentlyDown.size + (this.opts.silent?.length ?? 0) < this.config.f) this.permanentlyDown.add(id);
         else this.restart(id);
       }
     }
@@ -476,6 +573,8 @@ export class Simulation {
       fallbacks: this.counts.fallbacks,
       signs: this.counts.signs,
       verifies: this.counts.verifies,
+      bytes: this.network.stats.bytes,
+      decisions: this.decisionCosts,
       faults: this.faultsDescription,
       trace: this.traceLines,
     };
