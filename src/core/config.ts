@@ -7,8 +7,27 @@
  *   V  = n − f          number of VIEW-CHANGE messages a NEW-VIEW carries
  *   τ  = Qf − 2f        votes for one digest, above the highest prepare certificate, that a
  *                       view change must preserve (they may be a fast decision)
+ *   t  = n − Qf = ⌊(n−3f−1)/2⌋  slow or silent replicas the fast path tolerates (0 at n = 3f+1,
+ *                       where Qf = n; f at n = 5f+1, where Qf = 4f+1)
  * `validateConfig` asserts the intersection conditions the safety argument uses, so a configuration
  * that would be unsafe can never start.
+ *
+ * Why a fast decision is safe (the sketch behind each condition; the per-slot argument across
+ * views is in select.ts):
+ *  - In one view, a fast certificate (Qf ACCEPTs for D) and a prepare certificate for D′ ≠ D would
+ *    share q+Qf−n ≥ f+1 signers, so at least one correct replica signed two ACCEPTs for one slot in
+ *    one view — which it never does. The same holds for two prepare certificates (2q−n ≥ f+1).
+ *    So a fast decision, a classic decision and every prepare certificate of a view name one value.
+ *  - Across views, D decided fast in view w was voted by ≥ Qf−f correct replicas. A view-change set
+ *    has n−f reports, so it misses at most f of them and contains ≥ Qf−2f = τ of their reports.
+ *    Their votes stay on D in later views (induction), so D has ≥ τ votes at or above w, while any
+ *    other value has only Byzantine votes above w_pc: f < τ (τ ≥ f+1). Two values cannot both reach
+ *    τ in one set (2τ > n−f), so SELECT returns D.
+ *  - Liveness: q ≤ n−f, so the classic path and view changes finish with f silent replicas. The
+ *    fast path needs Qf, so it waits only for bounded time (deferred policy) and falls back.
+ * At n = 3f+1 these force Qf = n: with Qf = n−1 a fast certificate and a view-change set could
+ * overlap in only τ−1 = f correct voters, no more than the Byzantine ones, and SELECT could not
+ * tell the decided value from a lie (test/core/quorums.test.ts checks this by brute force).
  */
 
 export type ReplicaId = number;
@@ -136,6 +155,7 @@ export function validateQuorums(n: number, f: number): Quorums {
     [Q.tau >= f + 1, 'f Byzantine votes alone cannot reach τ (τ ≥ f+1)'],
     [2 * Q.tau > Q.viewChangeSet, 'at most one digest reaches τ in a view-change set (2τ > n−f)'],
     [Q.q <= n - f, 'a classic quorum is reachable with f silent replicas (q ≤ n−f)'],
+    [Q.fast <= n, 'the fast quorum exists (Qf ≤ n)'],
   ];
   for (const [ok, what] of checks) {
     if (!ok) throw new Error(`quorum condition violated for n=${n}, f=${f}: ${what}`);
