@@ -1,6 +1,7 @@
 /** The `byzpax` command line: one sub-command per job. */
 import { UsageError } from './args.ts';
 import { demoCommand } from './demo.ts';
+import { keygenCommand, keygenHelp } from './keygen.ts';
 import { simCommand, simHelp } from './sim.ts';
 
 const help = `byzpax — Byzantine-fault-tolerant Paxos
@@ -9,10 +10,12 @@ Usage: byzpax <command> [options]
 
 Commands:
   demo     a simulated 4-replica cluster running a client workload (what \`npm start\` runs)
+  keygen   generate keys and cluster.json for a new cluster (see \`byzpax keygen --help\`)
   sim      run the deterministic simulator over many seeds (see \`byzpax sim --help\`)
   help     this text
 
-${simHelp}`;
+${simHelp}
+${keygenHelp}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return simCommand(rest);
     case 'demo':
       return demoCommand(rest);
+    case 'keygen':
+      return keygenCommand(rest);
     case undefined:
     case 'help':
     case '--help':

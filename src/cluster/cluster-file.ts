@@ -1,0 +1,120 @@
+/**
+ * `cluster.json`: the public description of a cluster that every replica and client shares —
+ * cluster id, n, f, protocol mode, each replica's WebSocket URL and Ed25519 public key, and the
+ * client keys allowed in. Nothing secret is in it. Parsing is strict: a user who edits it by hand
+ * gets one clear error naming the field, never a cluster that starts with a silently wrong setting.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { validateConfig, validateParams, defaultParams, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
+
+export const CLUSTER_FORMAT = 'byzpax-cluster/v1';
+
+/** What the JSON file holds (keys as hex). */
+export interface ClusterFileJson {
+  format: typeof CLUSTER_FORMAT;
+  clusterId: string;
+  n: number;
+  f: number;
+  mode: ProtocolParams['mode'];
+  commitPolicy: ProtocolParams['commitPolicy'];
+  replicas: { id: number; url: string; publicKey: string }[];
+  clients: { id: number; publicKey: string }[];
+}
+
+/** The parsed cluster: the core's config, where each replica listens, and the protocol settings. */
+export interface Cluster {
+  config: ClusterConfig;
+  /** `urls[i]` is replica i's WebSocket endpoint (replicas and clients both connect there). */
+  urls: string[];
+  params: Partial<ProtocolParams>;
+}
+
+export class ClusterFileError extends Error {}
+
+export function clusterToJson(c: Cluster): ClusterFileJson {
+  return {
+    format: CLUSTER_FORMAT,
+    clusterId: c.config.clusterId,
+    n: c.config.n,
+    f: c.config.f,
+    mode: c.params.mode ?? defaultParams.mode,
+    commitPolicy: c.params.commitPolicy ?? defaultParams.commitPolicy,
+    replicas: c.config.replicas.map((r) => ({ id: r.id, url: c.urls[r.id]!, publicKey: toHex(r.publicKey) })),
+    clients: c.config.clients.map((k) => ({ id: k.id, publicKey: toHex(k.publicKey) })),
+  };
+}
+
+export function parseCluster(json: unknown, where = 'cluster file'): Cluster {
+  const fail = (what: string): never => {
+    throw new ClusterFileError(`${where}: ${what}`);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('not a JSON object');
+  const o = json as Record<string, unknown>;
+  if (o.format !== CLUSTER_FORMAT) fail(`format must be "${CLUSTER_FORMAT}" (got ${JSON.stringify(o.format)})`);
+  if (typeof o.clusterId !== 'string' || o.clusterId.length === 0 || o.clusterId.length > 64) fail('clusterId must be a string of 1–64 characters');
+  const int = (v: unknown, name: string) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(`${name} must be a non-negative integer`));
+  const n = int(o.n, 'n');
+  const f = int(o.f, 'f');
+  const key = (v: unknown, name: string): Uint8Array => {
+    if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) fail(`${name} must be 64 lowercase hex characters (an Ed25519 public key)`);
+    return fromHex(v as string);
+  };
+  if (!Array.isArray(o.replicas)) fail('replicas must be an array');
+  const replicas = (o.replicas as unknown[]).map((r, i) => {
+    const e = (r ?? {}) as Record<string, unknown>;
+    if (e.id !== i) fail(`replicas[${i}].id must be ${i}`);
+    if (typeof e.url !== 'string' || !/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(e.url)) fail(`replicas[${i}].url must be a ws:// or wss:// URL`);
+    return { id: i, url: e.url as string, publicKey: key(e.publicKey, `replicas[${i}].publicKey`) };
+  });
+  if (!Array.isArray(o.clients)) fail('clients must be an array');
+  const clients = (o.clients as unknown[]).map((c, i) => {
+    const e = (c ?? {}) as Record<string, unknown>;
+    return { id: int(e.id, `clients[${i}].id`), publicKey: key(e.publicKey, `clients[${i}].publicKey`) };
+  });
+  const params: Partial<ProtocolParams> = {};
+  if (o.mode !== undefined) {
+    if (o.mode !== 'fast' && o.mode !== 'classic') fail(`mode must be "fast" or "classic"`);
+    params.mode = o.mode as ProtocolParams['mode'];
+  }
+  if (o.commitPolicy !== undefined) {
+    if (o.commitPolicy !== 'deferred' && o.commitPolicy !== 'concurrent') fail(`commitPolicy must be "deferred" or "concurrent"`);
+    params.commitPolicy = o.commitPolicy as ProtocolParams['commitPolicy'];
+  }
+  const config: ClusterConfig = {
+    clusterId: o.clusterId as string,
+    n,
+    f,
+    replicas: replicas.map((r) => ({ id: r.id, publicKey: r.publicKey })),
+    clients,
+  };
+  const keys = new Set([...replicas, ...clients].map((k) => toHex(k.publicKey)));
+  if (keys.size !== replicas.length + clients.length) fail('a public key is listed twice');
+  try {
+    validateConfig(config);
+    validateParams({ ...defaultParams, ...params });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  return { config, urls: replicas.map((r) => r.url), params };
+}
+
+export function readClusterFile(path: string): Cluster {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ClusterFileError(`cannot read cluster file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ClusterFileError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseCluster(json, path);
+}
+
+export function writeClusterFile(path: string, c: Cluster): void {
+  writeFileSync(path, JSON.stringify(clusterToJson(c), null, 2) + '\n', { mode: 0o644 });
+}
