@@ -864,6 +864,11 @@ export class Replica {
     if (checkpoint.seq > this.lowWatermark) this.onStableCertificate(checkpoint);
 
     const leading = this.leader === this.id;
+    const lastSlot = m.proposals.length > 0 ? m.proposals[m.proposals.length - 1]!.slot : checkpoint.seq;
+    // Re-proposed slots commit classically: the fast path is for a stable view. Set before the
+    // re-proposals are accepted below: ACCEPTs for them that arrived ahead of this NEW-VIEW may
+    // prepare a slot right away, and it must not start waiting for a fast certificate.
+    this.fastPausedThrough = Math.max(this.fastPausedThrough, lastSlot);
     const reproposed = new Set<string>();
     for (const p of m.proposals) {
       for (const r of p.batch) reproposed.add(requestKey(r));
@@ -875,9 +880,6 @@ export class Replica {
         this.onPropose(p, true);
       }
     }
-    const lastSlot = m.proposals.length > 0 ? m.proposals[m.proposals.length - 1]!.slot : checkpoint.seq;
-    // Re-proposed slots commit classically: the fast path is for a stable view.
-    this.fastPausedThrough = Math.max(this.fastPausedThrough, lastSlot);
     this.nextSlot = Math.max(lastSlot, this.lowWatermark, this.executed) + 1;
 
     // Requests still waiting go to the new leader (or into its queue), and their timers restart.
@@ -946,7 +948,9 @@ export class Replica {
       this.count('fast path misses');
       if (++this.fastMisses >= this.params.fastMissLimit) {
         this.fastMisses = 0;
-        this.fastPausedThrough = Math.max(this.highestSeen, this.nextSlot) + this.params.classicSlotsAfterFallback;
+        // The pause covers the `classicSlotsAfterFallback` slots after the highest one in use
+        // (nextSlot is the next free one, so nextSlot − 1; without the −1 a leader paused one slot more than its backups).
+        this.fastPausedThrough = Math.max(this.highestSeen, this.nextSlot - 1) + this.params.classicSlotsAfterFallback;
         this.count('fast path fallbacks');
         this.event({ type: 'fast-path-fallback', through: this.fastPausedThrough, reason: `${this.params.fastMissLimit} slots in a row missed the fast certificate` });
       }
