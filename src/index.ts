@@ -30,3 +30,19 @@ export { ReplyQuorum, type ReplyVerdict } from './client/reply-quorum.ts';
 export { checkOperations, kvModel, registerModel, type Operation, type Model } from './check/index.ts';
 export { Simulation, defaultSimOptions, type SimOptions, type SimResult } from './sim/simulation.ts';
 export { runSweep, sweepOptions, type SweepSummary } from './sim/run.ts';
+export {
+  runTwins,
+  runTwinsScenario,
+  enumerateTwinsScenarios,
+  twinsScenario,
+  twinsScenarioCount,
+  twinsPartitions,
+  twinsOptions,
+  defaultTwinsOptions,
+  spreadStride,
+  brokenSelectRules,
+  type TwinsOptions,
+  type TwinsScenario,
+  type TwinsResult,
+  type TwinsSummary,
+} from './sim/twins.ts';

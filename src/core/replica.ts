@@ -341,9 +341,15 @@ export class Replica {
       if (problem) return this.leaderMisbehaved(leader, `proposed an invalid batch: ${problem}`);
     }
     if (s.decided && s.decided.digestHex !== digestHex) {
-      // Only possible if more than f replicas are faulty: never vote against a decision.
-      this.alarm(`proposal for slot ${m.slot} contradicts its commit certificate`);
-      return;
+      // Never vote against a decision. Who is at fault depends on the views (found by Twins):
+      // a decision of a later view makes this proposal merely stale; a fresh proposal, or a
+      // NEW-VIEW of the decision's own view, against it is one faulty leader equivocating; only
+      // a NEW-VIEW for a later view, recomputed here from n − f VIEW-CHANGEs, contradicting it
+      // means more than f replicas are faulty.
+      const decidedView = s.decided.cert.view;
+      if (decidedView > m.view) return this.drop('proposal contradicts a decision of a later view', leader);
+      if (fromNewView && decidedView < m.view) return this.alarm(`proposal for slot ${m.slot} contradicts its commit certificate`);
+      return this.leaderMisbehaved(leader, `proposal for slot ${m.slot} in view ${m.view} contradicts its commit certificate`);
     }
     this.acceptProposal(m, digest);
     const sig = this.auth.signVote('accept', m.view, m.slot, digest);
