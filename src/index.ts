@@ -40,9 +40,9 @@ export {
   twinsOptions,
   defaultTwinsOptions,
   spreadStride,
-  brokenSelectRules,
   type TwinsOptions,
   type TwinsScenario,
   type TwinsResult,
   type TwinsSummary,
 } from './sim/twins.ts';
+export { brokenSelectRules } from './sim/broken-select-rules.ts';

@@ -1,40 +1,33 @@
 /** The `byzpax` command line: one sub-command per job. */
 import { UsageError } from './args.ts';
-import { demoCommand } from './demo.ts';
-import { keygenCommand, keygenHelp } from './keygen.ts';
-import { simCommand, simHelp } from './sim.ts';
 
-const help = `byzpax — Byzantine-fault-tolerant Paxos
+/**
+ * Each command's module is loaded only when it runs: `byzpax sim` should not pay for loading
+ * lmdb and ws, and `byzpax twins` not for the simulator's sweep runner.
+ */
+const commands: Record<string, { about: string; load: () => Promise<{ run: (argv: string[]) => number | Promise<number>; help?: string }> }> = {
+  keygen: { about: 'generate keys and cluster.json for a new cluster', load: async () => { const m = await import('./keygen.ts'); return { run: m.keygenCommand, help: m.keygenHelp }; } },
+  sim: { about: 'run the deterministic simulator over many seeds', load: async () => { const m = await import('./sim.ts'); return { run: m.simCommand, help: m.simHelp }; } },
+  twins: { about: 'Twins: enumerated scenarios with one replica twinned (same key) and partitions per round', load: async () => { const m = await import('./twins.ts'); return { run: m.twinsCommand, help: m.twinsHelp }; } },
+  demo: { about: 'the simulator on one scripted schedule: a leader crash and recovery, narrated', load: async () => { const m = await import('./demo.ts'); return { run: m.demoCommand }; } },
+};
 
-Usage: byzpax <command> [options]
-
-Commands:
-  demo     a simulated 4-replica cluster running a client workload (what \`npm start\` runs)
-  keygen   generate keys and cluster.json for a new cluster (see \`byzpax keygen --help\`)
-  sim      run the deterministic simulator over many seeds (see \`byzpax sim --help\`)
-  help     this text
-
-${simHelp}
-${keygenHelp}`;
+async function help(): Promise<string> {
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
+  const list = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.about}`).join('\n');
+  const details = (await Promise.all(Object.values(commands).map(async (c) => (await c.load()).help))).filter(Boolean).join('\n');
+  return `byzpax — Byzantine-fault-tolerant Paxos\n\nUsage: byzpax <command> [options]   (byzpax <command> --help for one command)\n\nCommands:\n${list}\n\n${details}`;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'sim':
-      return simCommand(rest);
-    case 'demo':
-      return demoCommand(rest);
-    case 'keygen':
-      return keygenCommand(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(help);
-      return 0;
-    default:
-      throw new UsageError(`unknown command '${command}' (try 'byzpax help')`);
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(await help());
+    return 0;
   }
+  const c = commands[command];
+  if (!c) throw new UsageError(`unknown command '${command}' (try 'byzpax help')`);
+  return (await c.load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(

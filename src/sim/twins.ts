@@ -66,7 +66,7 @@ import { applyPersistOp, emptyDurableState, type DurableState } from '../core/du
 import type { Input, Outputs } from '../core/io.ts';
 import type { Message } from '../core/messages.ts';
 import { Replica } from '../core/replica.ts';
-import type { Selection, SelectRule, SlotReport } from '../core/select.ts';
+import type { SelectRule } from '../core/select.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { LruCache } from '../crypto/lru.ts';
@@ -701,54 +701,3 @@ export function runTwins(opts: Partial<TwinsOptions> = {}, sel: EnumerateOptions
   sum.perSecond = seconds > 0 ? Math.round(sum.scenarios / seconds) : 0;
   return sum;
 }
-
-// =====================================================================================
-// Deliberately unsafe view-change rules, to show a Twins sweep is not vacuous
-// =====================================================================================
-
-function decidedOf(reports: SlotReport[]): Selection | undefined {
-  const decided = new Set(reports.flatMap((r) => (r.decided ? [r.decided.digest] : [])));
-  if (decided.size > 1) return { kind: 'conflict', digests: [...decided].sort() };
-  const [d] = decided;
-  return d === undefined ? undefined : { kind: 'value', digest: d, because: 'decided' };
-}
-
-/**
- * UNSAFE selection rules (brief §2.4 "three alternative rules fail"), for tests and
- * `byzpax twins --broken-rule`; never use them in a replica.
- *   forgetful  every slot of a new view becomes a no-op, decided ones included;
- *   pc-first   any prepare certificate beats fast votes, whatever the views (the Zyzzyva class);
- *   per-view   fast votes are counted per single view instead of summed across views.
- */
-export const brokenSelectRules: Record<'forgetful' | 'pc-first' | 'per-view', SelectRule> = {
-  forgetful: () => ({ kind: 'free' }),
-  'pc-first': (reports, tau) => {
-    const decided = decidedOf(reports);
-    if (decided) return decided;
-    let pc: { view: number; digest: string } | undefined;
-    for (const r of reports) if (r.prepared && (!pc || r.prepared.view > pc.view)) pc = r.prepared;
-    if (pc) return { kind: 'value', digest: pc.digest, because: 'prepared' };
-    const votes = new Map<string, number>();
-    for (const r of reports) if (r.lastVote) votes.set(r.lastVote.digest, (votes.get(r.lastVote.digest) ?? 0) + 1);
-    for (const [digest, c] of votes) if (c >= tau) return { kind: 'value', digest, because: 'fast-votes' };
-    return { kind: 'free' };
-  },
-  'per-view': (reports, tau) => {
-    const decided = decidedOf(reports);
-    if (decided) return decided;
-    let pc: { view: number; digest: string } | undefined;
-    for (const r of reports) if (r.prepared && (!pc || r.prepared.view > pc.view)) pc = r.prepared;
-    const wPc = pc ? pc.view : -1;
-    const votes = new Map<string, { digest: string; count: number }>();
-    for (const r of reports) {
-      if (!r.lastVote || r.lastVote.view <= wPc) continue;
-      const key = `${r.lastVote.view}/${r.lastVote.digest}`;
-      const e = votes.get(key) ?? { digest: r.lastVote.digest, count: 0 };
-      e.count++;
-      votes.set(key, e);
-    }
-    for (const { digest, count } of votes.values()) if (count >= tau) return { kind: 'value', digest, because: 'fast-votes' };
-    if (pc) return { kind: 'value', digest: pc.digest, because: 'prepared' };
-    return { kind: 'free' };
-  },
-};

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  brokenSelectRules,
   describePartition,
   enumerateTwinsScenarios,
   runTwins,
@@ -17,6 +16,7 @@ import {
   type TwinsResult,
   type TwinsSummary,
 } from '../../src/sim/twins.ts';
+import { brokenSelectRules } from '../../src/sim/broken-select-rules.ts';
 
 const shape = { n: 4, f: 1, rounds: 3 };
 const TOTAL = 8788; // 4 twinned ids × 13 partitions ^ 3 rounds
