@@ -1,0 +1,15 @@
+import type { DurableState } from '../core/durable.ts';
+import type { PersistOp } from '../core/io.ts';
+
+/** Where a replica keeps what it must never forget (see src/core/io.ts: persist before send). */
+export interface ReplicaStorage {
+  /** What was persisted before, or undefined for a brand-new (empty) store. */
+  load(): DurableState | undefined;
+  /** Applies the ops in order as ONE transaction; resolves only once it is durable on disk (fsync'd). */
+  apply(ops: PersistOp[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
