@@ -1,6 +1,6 @@
 /**
  * Measures apply latency of the lmdb storage on this machine (not a test; run it by hand):
- *   npx tsx test/storage/apply-latency.ts [batches]
+ *   npx tsx bench/storage-apply-latency.ts [batches]
  * "sequential" awaits each apply (one fsync'd commit per batch); "8 in flight" queues 8 before
  * awaiting, which lmdb folds into shared commits (what a group-committing driver would see).
  */
