@@ -1,0 +1,191 @@
+/**
+ * Mutual authentication of a connection, the same for replica↔replica and client→replica links.
+ *
+ *   server  → dialler  CHALLENGE [tag, clusterId, "challenge", serverId, nonceS]
+ *   dialler → server   HELLO     [tag, clusterId, "hello", role, id, serverId, nonceS, nonceD, sigD]
+ *   server  → dialler  WELCOME   [tag, clusterId, "welcome", sigS]
+ *
+ * with (statements built like src/core/statements.ts, domain-separated by the "hello" kind)
+ *   sigD over ["byzpax/v1", clusterId, "hello", "dialler", role, id, serverId, nonceS, nonceD]
+ *   sigS over ["byzpax/v1", clusterId, "hello", "server",  role, id, serverId, nonceS, nonceD]
+ *
+ * Why this shape:
+ *  - The server's fresh nonce makes sigD valid for this connection only: a recorded HELLO replayed
+ *    on another connection answers the wrong challenge. The dialler's nonce does the same for the
+ *    WELCOME, so nobody can replay a replica's old WELCOME to impersonate it.
+ *  - The direction field stops a signature from being reflected: a replica signs as dialler and as
+ *    server with one key, and the two statements must never be interchangeable.
+ *  - The server speaks first but signs last: an anonymous connection costs it one verification at
+ *    most, never a signature.
+ *  - The dialler names the server id it expects and checks the WELCOME with that replica's key, so
+ *    a wrong URL in the configuration (reaching another replica) fails the handshake.
+ *  - HELLO repeats the statement's fields in the clear so a rejection can name its reason (wrong
+ *    cluster, stale nonce, unknown id); the signature then covers all of them.
+ * All messages are canonical CBOR arrays (src/codec/cbor.ts) of bounded size.
+ */
+import { randomBytes } from 'node:crypto';
+import { decodeCbor, encodeCbor } from '../codec/cbor.ts';
+import type { ClusterConfig } from '../core/config.ts';
+import { PROTOCOL_TAG } from '../core/statements.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
+import { LruCache } from '../crypto/lru.ts';
+import type { Signer } from '../crypto/signer.ts';
+import type { SignatureVerifier } from '../crypto/verifier.ts';
+
+export const NONCE_BYTES = 32;
+/** Largest handshake message either side accepts; real ones are a few hundred bytes. */
+export const MAX_HANDSHAKE_BYTES = 2048;
+
+export type Role = 'replica' | 'client';
+
+export interface PeerIdentity {
+  role: Role;
+  id: number;
+}
+
+export type HandshakeFailure =
+  | 'malformed'
+  | 'wrong cluster id'
+  | 'wrong replica'
+  | 'unknown id'
+  | 'self connection'
+  | 'stale nonce'
+  | 'replayed nonce'
+  | 'bad signature';
+
+export type HandshakeResult<T> = { ok: true; value: T } | { ok: false; reason: HandshakeFailure };
+
+type Direction = 'dialler' | 'server';
+
+/** The exact bytes each side signs. */
+export function helloStatement(
+  clusterId: string,
+  direction: Direction,
+  peer: PeerIdentity,
+  serverId: number,
+  nonceS: Uint8Array,
+  nonceD: Uint8Array,
+): Uint8Array {
+  return encodeCbor([PROTOCOL_TAG, clusterId, 'hello', direction, peer.role, peer.id, serverId, nonceS, nonceD]);
+}
+
+export function encodeChallenge(clusterId: string, serverId: number, nonceS: Uint8Array): Uint8Array {
+  return encodeCbor([PROTOCOL_TAG, clusterId, 'challenge', serverId, nonceS]);
+}
+
+export function encodeHello(clusterId: string, peer: PeerIdentity, serverId: number, nonceS: Uint8Array, nonceD: Uint8Array, sig: Uint8Array): Uint8Array {
+  return encodeCbor([PROTOCOL_TAG, clusterId, 'hello', peer.role, peer.id, serverId, nonceS, nonceD, sig]);
+}
+
+export function encodeWelcome(clusterId: string, sig: Uint8Array): Uint8Array {
+  return encodeCbor([PROTOCOL_TAG, clusterId, 'welcome', sig]);
+}
+
+const fail = (reason: HandshakeFailure): { ok: false; reason: HandshakeFailure } => ({ ok: false, reason });
+
+/** Decodes a handshake message of `kind` with `arity` elements; checks tag and cluster id. */
+function decode(bytes: Uint8Array, kind: string, arity: number, clusterId: string): HandshakeResult<unknown[]> {
+  if (bytes.byteLength > MAX_HANDSHAKE_BYTES) return fail('malformed');
+  let v: unknown;
+  try {
+    v = decodeCbor(bytes);
+  } catch {
+    return fail('malformed');
+  }
+  if (!Array.isArray(v) || v.length !== arity || v[0] !== PROTOCOL_TAG || typeof v[1] !== 'string' || v[2] !== kind) return fail('malformed');
+  if (v[1] !== clusterId) return fail('wrong cluster id');
+  return { ok: true, value: v };
+}
+
+const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isBytes = (v: unknown, len: number): v is Uint8Array => v instanceof Uint8Array && v.byteLength === len;
+
+/** The server side: issues challenges and checks HELLOs. One per listening replica. */
+export class HandshakeServer {
+  private readonly clientKeys: Map<number, Uint8Array>;
+  /** Dialler nonces of recent successful handshakes: a reused nonce is refused (bounded memory). */
+  private readonly seenNonces: LruCache<string, true>;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    readonly serverId: number,
+    private readonly signer: Pick<Signer, 'sign'>,
+    private readonly verifier: Pick<SignatureVerifier, 'verify'>,
+    replayCacheEntries = 4096,
+  ) {
+    this.clientKeys = new Map(config.clients.map((c) => [c.id, c.publicKey]));
+    this.seenNonces = new LruCache(replayCacheEntries);
+  }
+
+  newChallenge(): { nonce: Uint8Array; message: Uint8Array } {
+    const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
+    return { nonce, message: encodeChallenge(this.config.clusterId, this.serverId, nonce) };
+  }
+
+  /** Checks a HELLO answering the challenge `nonceS`; on success returns the WELCOME to send. */
+  acceptHello(nonceS: Uint8Array, bytes: Uint8Array): HandshakeResult<{ peer: PeerIdentity; welcome: Uint8Array }> {
+    const { clusterId } = this.config;
+    const d = decode(bytes, 'hello', 9, clusterId);
+    if (!d.ok) return d;
+    const [, , , role, id, serverId, echoed, nonceD, sig] = d.value;
+    if ((role !== 'replica' && role !== 'client') || !isId(id) || !isId(serverId) || !isBytes(echoed, NONCE_BYTES) || !isBytes(nonceD, NONCE_BYTES) || !(sig instanceof Uint8Array)) {
+      return fail('malformed');
+    }
+    if (serverId !== this.serverId) return fail('wrong replica');
+    if (!bytesEqual(echoed, nonceS)) return fail('stale nonce');
+    const peer: PeerIdentity = { role, id };
+    const key = role === 'replica' ? this.config.replicas[id]?.publicKey : this.clientKeys.get(id);
+    if (!key) return fail('unknown id');
+    if (role === 'replica' && id === this.serverId) return fail('self connection');
+    if (!this.verifier.verify(key, helloStatement(clusterId, 'dialler', peer, serverId, nonceS, nonceD), sig)) return fail('bad signature');
+    const nonceKey = toHex(nonceD);
+    if (this.seenNonces.has(nonceKey)) return fail('replayed nonce');
+    this.seenNonces.set(nonceKey, true);
+    const welcome = encodeWelcome(clusterId, this.signer.sign(helloStatement(clusterId, 'server', peer, serverId, nonceS, nonceD)));
+    return { ok: true, value: { peer, welcome } };
+  }
+}
+
+/** What the dialler remembers between its HELLO and the server's WELCOME. */
+export interface DiallerState {
+  serverId: number;
+  nonceS: Uint8Array;
+  nonceD: Uint8Array;
+}
+
+/** The dialling side (a replica dialling a peer, or a client). */
+export class HandshakeDialler {
+  constructor(
+    private readonly config: ClusterConfig,
+    readonly self: PeerIdentity,
+    private readonly signer: Pick<Signer, 'sign'>,
+    private readonly verifier: Pick<SignatureVerifier, 'verify'>,
+  ) {}
+
+  /** Answers a CHALLENGE from the replica we meant to reach (`serverId`). */
+  answerChallenge(serverId: number, bytes: Uint8Array): HandshakeResult<{ hello: Uint8Array; state: DiallerState }> {
+    const { clusterId } = this.config;
+    const d = decode(bytes, 'challenge', 5, clusterId);
+    if (!d.ok) return d;
+    const [, , , claimed, nonceS] = d.value;
+    if (!isId(claimed) || !isBytes(nonceS, NONCE_BYTES)) return fail('malformed');
+    // Fail early on a wrong URL; the WELCOME signature is what actually proves the server's identity.
+    if (claimed !== serverId) return fail('wrong replica');
+    const nonceD = new Uint8Array(randomBytes(NONCE_BYTES));
+    const sig = this.signer.sign(helloStatement(clusterId, 'dialler', this.self, serverId, nonceS, nonceD));
+    return { ok: true, value: { hello: encodeHello(clusterId, this.self, serverId, nonceS, nonceD, sig), state: { serverId, nonceS, nonceD } } };
+  }
+
+  /** Checks the WELCOME: signed by `state.serverId`'s key over this very handshake. */
+  checkWelcome(state: DiallerState, bytes: Uint8Array): HandshakeResult<void> {
+    const { clusterId } = this.config;
+    const d = decode(bytes, 'welcome', 4, clusterId);
+    if (!d.ok) return d;
+    const sig = d.value[3];
+    if (!(sig instanceof Uint8Array)) return fail('malformed');
+    const key = this.config.replicas[state.serverId]?.publicKey;
+    if (!key) return fail('unknown id');
+    if (!this.verifier.verify(key, helloStatement(clusterId, 'server', this.self, state.serverId, state.nonceS, state.nonceD), sig)) return fail('bad signature');
+    return { ok: true, value: undefined };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The WebSocket transport of one replica.
+ *
+ * Mesh: every replica dials every other replica and SENDS only on its dialled (outbound) link; it
+ * RECEIVES replica frames only on accepted (inbound) connections. Two sockets per pair, but no
+ * tie-breaking and no race between simultaneous dials: each side owns the direction it sends in,
+ * and reconnects it on its own. Clients dial every replica; a replica replies on that client's
+ * latest inbound connection.
+ *
+ * Every connection is mutually authenticated (handshake.ts) before any frame crosses it, so
+ * `onReplicaFrame(from, …)` and `onClientFrame(clientId, …)` name the proven sender. Frames are
+ * opaque bytes (already encoded and signed); the transport never decodes them. Delivery is best
+ * effort: frames to a peer without a live link, beyond a peer's queue cap, or above a peer's
+ * inbound rate are dropped and counted; the protocol retransmits what matters (STATUS).
+ */
+import type { Logger } from 'pino';
+import type { ClusterConfig } from '../core/config.ts';
+import type { Signer } from '../crypto/signer.ts';
+import type { SignatureVerifier } from '../crypto/verifier.ts';
+import { HandshakeDialler, HandshakeServer } from './handshake.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { resolveLimits, type TransportLimits } from './limits.ts';
+import { validateFaults, type LinkFaults } from './link-faults.ts';
+import { Listener, type InboundConnection } from './listener.ts';
+import { NetLog } from './net-log.ts';
+import { OutboundLink } from './outbound-link.ts';
+import { CLOSE, listenAddress } from './ws-util.ts';
+
+export { defaultTransportLimits, type TransportLimits } from './limits.ts';
+export type { LinkFaults } from './link-faults.ts';
+
+export interface ReplicaTransportOptions {
+  config: ClusterConfig;
+  /** `urls[i]` is replica i's endpoint; this replica listens on the host:port of `urls[id]`. */
+  urls: string[];
+  id: number;
+  signer: Signer;
+  verifier: SignatureVerifier;
+  logger: Logger;
+  limits?: Partial<TransportLimits>;
+  /** Applied to every outgoing replica link (not to replies to clients). */
+  faults?: LinkFaults;
+  /** Listen on this host instead of the one in `urls[id]` (e.g. 0.0.0.0 behind NAT). */
+  listenHost?: string;
+}
+
+export class ReplicaTransport {
+  /** Called for each frame from an authenticated replica. */
+  onReplicaFrame: (from: number, frame: Uint8Array) => void = () => undefined;
+  /** Called for each frame from an authenticated client. */
+  onClientFrame: (clientId: number, frame: Uint8Array) => void = () => undefined;
+  readonly limits: TransportLimits;
+  private readonly log: NetLog;
+  private readonly links = new Map<number, OutboundLink>();
+  private readonly inboundReplicas = new Map<number, InboundConnection>();
+  private readonly inboundClients = new Map<number, InboundConnection>();
+  private readonly listener: Listener;
+  private readonly heartbeat: Heartbeat;
+  private started = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ReplicaTransportOptions) {
+    const { config, urls, id, signer, verifier } = opts;
+    if (!Number.isInteger(id) || id < 0 || id >= config.n) throw new Error(`replica id ${id} is not in 0..${config.n - 1}`);
+    if (urls.length !== config.n) throw new Error(`${urls.length} replica URLs for n=${config.n}`);
+    this.limits = resolveLimits(opts.limits);
+    this.log = new NetLog(opts.logger);
+    this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, (ws) => {
+      this.log.event('close: dead peer (no pong)', {});
+      ws.terminate();
+    });
+    const faults = validateFaults(opts.faults ?? {});
+    const dialler = new HandshakeDialler(config, { role: 'replica', id }, signer, verifier);
+    for (let peer = 0; peer < config.n; peer++) {
+      if (peer === id) continue;
+      this.links.set(
+        peer,
+        new OutboundLink({ url: urls[peer]!, server: peer, dialler, limits: this.limits, log: this.log, heartbeat: this.heartbeat, faults }),
+      );
+    }
+    const { host, port } = listenAddress(urls[id]!);
+    this.listener = new Listener({
+      host: opts.listenHost ?? host,
+      port,
+      handshake: new HandshakeServer(config, id, signer, verifier),
+      limits: this.limits,
+      log: this.log,
+      heartbeat: this.heartbeat,
+      onAdmit: (c) => this.onAdmit(c),
+      onFrame: (c, frame) => this.onFrame(c, frame),
+      onClose: (c) => this.onClose(c),
+    });
+  }
+
+  /** Drop reasons, handshake rejections and disconnects, by reason (always counted). */
+  get counters(): Map<string, number> {
+    return this.log.counters;
+  }
+
+  /** Listens on urls[id], then starts dialling every other replica. */
+  async start(): Promise<void> {
+    if (this.closing) throw new Error('transport is closed');
+    if (this.started) throw new Error('transport already started');
+    this.started = true;
+    await this.listener.start();
+    for (const link of this.links.values()) link.start();
+  }
+
+  /** `'all'` = every other replica. Never throws. */
+  send(to: number | 'all', frame: Uint8Array): void {
+    try {
+      if (to === 'all') {
+        for (const link of this.links.values()) link.send(frame);
+        return;
+      }
+      const link = this.links.get(to);
+      if (!link) return this.log.event('drop: bad destination', { to });
+      link.send(frame);
+    } catch (e) {
+      this.log.event('drop: send error', { to, err: (e as Error).message }, 'error');
+    }
+  }
+
+  /** Sends on the client's latest authenticated connection; dropped if it has none. Never throws. */
+  sendToClient(clientId: number, frame: Uint8Array): void {
+    try {
+      const conn = this.inboundClients.get(clientId);
+      if (!conn) return this.log.event('drop: client not connected', { client: clientId });
+      const r = conn.send(frame);
+      if (r === 'full') this.log.event('drop: send buffer full', { client: clientId });
+      else if (r === 'closed') this.log.event('drop: client not connected', { client: clientId });
+    } catch (e) {
+      this.log.event('drop: send error', { client: clientId, err: (e as Error).message }, 'error');
+    }
+  }
+
+  /** Replicas with an authenticated outbound link (sorted). */
+  connectedPeers(): number[] {
+    return [...this.links.values()].filter((l) => l.isUp()).map((l) => l.server).sort((a, b) => a - b);
+  }
+
+  /** Replicas with an authenticated inbound connection to us (sorted). */
+  inboundPeers(): number[] {
+    return [...this.inboundReplicas.keys()].sort((a, b) => a - b);
+  }
+
+  /** Clients with an authenticated connection (sorted). */
+  connectedClients(): number[] {
+    return [...this.inboundClients.keys()].sort((a, b) => a - b);
+  }
+
+  /** Replaces the emulated faults of the link to `peer` (or every link); `{}` heals it. */
+  setLinkFaults(peer: number | 'all', faults: LinkFaults): void {
+    const f = validateFaults(faults);
+    if (peer === 'all') {
+      for (const link of this.links.values()) link.setFaults(f);
+      return;
+    }
+    const link = this.links.get(peer);
+    if (!link) throw new Error(`no link to replica ${peer}`);
+    link.setFaults(f);
+  }
+
+  /** Bytes waiting to leave towards `peer` (socket buffer plus emulated delay). */
+  queuedBytes(peer: number): number {
+    return this.links.get(peer)?.queuedBytes ?? 0;
+  }
+
+  /** Closes the listener, every socket and every reconnect timer. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.heartbeat.stop();
+      await Promise.all([this.listener.close(), ...[...this.links.values()].map((l) => l.close())]);
+      this.inboundReplicas.clear();
+      this.inboundClients.clear();
+    })();
+    return this.closing;
+  }
+
+  private onAdmit(conn: InboundConnection): void {
+    const map = conn.peer.role === 'replica' ? this.inboundReplicas : this.inboundClients;
+    const older = map.get(conn.peer.id);
+    map.set(conn.peer.id, conn);
+    if (older) {
+      // A reconnecting peer's previous socket may still look open (half-dead); one per peer is enough.
+      this.log.event('close: superseded by a newer connection', { role: conn.peer.role, id: conn.peer.id }, 'info');
+      older.close(CLOSE.superseded, 'superseded by a newer connection');
+    }
+  }
+
+  private onClose(conn: InboundConnection): void {
+    const map = conn.peer.role === 'replica' ? this.inboundReplicas : this.inboundClients;
+    if (map.get(conn.peer.id) === conn) map.delete(conn.peer.id);
+  }
+
+  private onFrame(conn: InboundConnection, frame: Uint8Array): void {
+    try {
+      if (conn.peer.role === 'replica') this.onReplicaFrame(conn.peer.id, frame);
+      else this.onClientFrame(conn.peer.id, frame);
+    } catch (e) {
+      // A throwing handler must not take the socket's event loop down with it.
+      this.log.event('frame handler threw', { role: conn.peer.role, id: conn.peer.id, err: e }, 'error');
+    }
+  }
+}
