@@ -3,9 +3,12 @@ import { UsageError } from './args.ts';
 
 /**
  * Each command's module is loaded only when it runs: `byzpax sim` should not pay for loading
- * lmdb and ws, and `byzpax twins` not for the simulator's sweep runner.
+ * lmdb and ws, and `byzpax up` not for the simulator.
  */
 const commands: Record<string, { about: string; load: () => Promise<{ run: (argv: string[]) => number | Promise<number>; help?: string }> }> = {
+  up: { about: 'run a local cluster of replica processes (--demo: plus a client workload; what `npm start` runs)', load: async () => { const m = await import('./up.ts'); return { run: m.upCommand, help: m.upHelp }; } },
+  replica: { about: 'run one replica process', load: async () => { const m = await import('./replica.ts'); return { run: m.replicaCommand, help: m.replicaHelp }; } },
+  client: { about: 'put / get / cas / delete against a running cluster', load: async () => { const m = await import('./client.ts'); return { run: m.clientCommand, help: m.clientHelp }; } },
   keygen: { about: 'generate keys and cluster.json for a new cluster', load: async () => { const m = await import('./keygen.ts'); return { run: m.keygenCommand, help: m.keygenHelp }; } },
   sim: { about: 'run the deterministic simulator over many seeds', load: async () => { const m = await import('./sim.ts'); return { run: m.simCommand, help: m.simHelp }; } },
   twins: { about: 'Twins: enumerated scenarios with one replica twinned (same key) and partitions per round', load: async () => { const m = await import('./twins.ts'); return { run: m.twinsCommand, help: m.twinsHelp }; } },

@@ -16,8 +16,8 @@ export class ReplyQuorum {
   /** Each replica's reply, keyed by what it vouches for. */
   private readonly votes = new Map<number, string>();
   private readonly tallies = new Map<string, { count: number; result: Uint8Array; slot: number }>();
-  /** Highest view any valid reply named: where the client should look for the leader. */
-  highestView = 0;
+  /** The view each valid reply named. */
+  private readonly views: number[] = [];
 
   constructor(
     private readonly auth: Auth,
@@ -34,11 +34,20 @@ export class ReplyQuorum {
     if (!this.auth.verifyReplica(reply.from, statement, reply.sig)) return { kind: 'rejected', reason: 'reply with a bad signature' };
     const key = `${reply.slot}/${toHex(reply.result)}`;
     this.votes.set(reply.from, key);
-    this.highestView = Math.max(this.highestView, reply.view);
+    this.views.push(reply.view);
     const tally = this.tallies.get(key) ?? { count: 0, result: reply.result, slot: reply.slot };
     tally.count++;
     this.tallies.set(key, tally);
-    if (tally.count >= this.needed) return { kind: 'accepted', result: tally.result, slot: tally.slot, view: this.highestView };
+    if (tally.count >= this.needed) return { kind: 'accepted', result: tally.result, slot: tally.slot, view: this.vouchedView() };
     return { kind: 'pending' };
+  }
+
+  /**
+   * Where the client should look for the leader: the highest view that f+1 replies reached. One of
+   * those is correct, so a lying replica cannot send the client chasing a view nobody is in.
+   */
+  private vouchedView(): number {
+    const sorted = [...this.views].sort((a, b) => b - a);
+    return sorted[this.needed - 1] ?? 0;
   }
 }

@@ -1,0 +1,82 @@
+/** `byzpax client`: one key-value command against a running cluster, answered by f+1 matching replicas. */
+import { parseArgs } from 'node:util';
+import type { KvCommand, KvResult } from '../app/kv-command.ts';
+import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
+import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
+import { Client, ClientError } from '../client/client.ts';
+import { intOption, UsageError } from './args.ts';
+
+export const clientHelp = `byzpax client — run one command against a cluster
+
+  byzpax client --cluster FILE --key FILE <command>
+    put KEY VALUE      set KEY; prints the previous value
+    get KEY            prints the value (null if absent)
+    cas KEY OLD NEW    set KEY to NEW iff it holds OLD (write - for "absent")
+    delete KEY         remove KEY; prints the previous value
+  --json             print {"result":…,"slot":…,"view":…,"latencyMs":…}
+  --timeout MS       give up after this long (default 30000)
+`;
+
+function parseCommand(words: string[]): KvCommand {
+  const [op, ...args] = words;
+  const need = (k: number) => {
+    if (args.length !== k) throw new UsageError(`${op} takes ${k} argument${k === 1 ? '' : 's'} (got ${args.length})`);
+  };
+  switch (op) {
+    case 'put':
+      need(2);
+      return { op: 'put', key: args[0]!, value: args[1]! };
+    case 'get':
+      need(1);
+      return { op: 'get', key: args[0]! };
+    case 'delete':
+      need(1);
+      return { op: 'delete', key: args[0]! };
+    case 'cas':
+      need(3);
+      return { op: 'cas', key: args[0]!, expected: args[1] === '-' ? null : args[1]!, value: args[2]! };
+    case undefined:
+      throw new UsageError('no command given (put, get, cas or delete)');
+    default:
+      throw new UsageError(`unknown command '${op}' (put, get, cas or delete)`);
+  }
+}
+
+/** What a person wants to see: the value itself for get, what changed for the others. */
+function format(c: KvCommand, r: KvResult): string {
+  const show = (v: string | null) => (v === null ? '(absent)' : v);
+  if ('error' in r) return `error: ${r.error}`;
+  if ('ok' in r) return r.ok ? `ok (was ${show(r.value)})` : `not swapped: ${c.key} is ${show(r.value)}`;
+  return c.op === 'get' ? show(r.value) : `ok (was ${show(r.value)})`;
+}
+
+export async function clientCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { cluster: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(clientHelp);
+    return 0;
+  }
+  if (!values.cluster || !values.key) throw new UsageError('--cluster and --key are required (see byzpax client --help)');
+  const command = parseCommand(positionals);
+  const timeout = intOption(values.timeout, 'timeout', 30_000, 1);
+  let client: Client | undefined;
+  try {
+    const cluster = readClusterFile(values.cluster);
+    const key = readKeyFile(values.key, cluster, 'client');
+    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(timeout, 5000), operationTimeoutMs: timeout });
+    const a = await client.execute(command);
+    if (values.json) process.stdout.write(JSON.stringify({ result: a.result, slot: a.slot, view: a.view, latencyMs: Math.round(a.latencyMs * 100) / 100 }) + '\n');
+    else process.stdout.write(`${format(command, a.result)}\n`);
+    return 'error' in a.result ? 1 : 0;
+  } catch (e) {
+    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    await client?.close();
+  }
+}

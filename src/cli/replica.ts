@@ -1,0 +1,67 @@
+/**
+ * `byzpax replica`: runs one replica process until SIGTERM/SIGINT. Logs are pino JSON lines on
+ * stdout. Started by `byzpax up` it also reports its status to the parent over IPC.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
+import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
+import { ReplicaServer } from '../server/replica-server.ts';
+import { intOption, UsageError } from './args.ts';
+
+export const replicaHelp = `byzpax replica — run one replica
+
+  --cluster FILE   cluster.json (from byzpax keygen)
+  --key FILE       this replica's key file (replica-<id>.key)
+  --data DIR       where it keeps its state (created if absent; default data/replica-<id>)
+  --tick-ms MS     protocol timer resolution (default 10)
+  --log-level L    fatal | error | warn | info | debug (default info)
+`;
+
+export async function replicaCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cluster: { type: 'string' },
+      key: { type: 'string' },
+      data: { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(replicaHelp);
+    return 0;
+  }
+  if (!values.cluster || !values.key) throw new UsageError('--cluster and --key are required (see byzpax replica --help)');
+  let server: ReplicaServer;
+  try {
+    const cluster = readClusterFile(values.cluster);
+    const key = readKeyFile(values.key, cluster, 'replica');
+    const logger = pino({ level: values['log-level'] ?? 'info', base: { pid: process.pid } });
+    server = await ReplicaServer.start({
+      cluster,
+      id: key.id,
+      seed: key.seed,
+      dataDir: values.data ?? `data/replica-${key.id}`,
+      logger,
+      tickMs: intOption(values['tick-ms'], 'tick-ms', 10, 1),
+    });
+  } catch (e) {
+    if (e instanceof ClusterFileError || e instanceof KeyFileError) throw new UsageError(e.message);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`cannot listen: ${(e as Error).message} (is another replica running?)`);
+    throw e;
+  }
+  const report = process.send ? setInterval(() => process.send?.({ type: 'status', status: server.status() }), 250) : undefined;
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.once('disconnect', stop); // the `up` parent went away
+  });
+  if (report) clearInterval(report);
+  await server.close();
+  return 0;
+}

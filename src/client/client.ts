@@ -1,0 +1,215 @@
+/**
+ * The byzpax client library.
+ *
+ *   const c = await Client.connect({ cluster, key });
+ *   await c.put('k', 'v'); await c.get('k'); await c.cas('k', 'v', 'w'); await c.delete('k');
+ *   await c.close();
+ *
+ * Every request is signed with the client's key and sent to the replica the client believes
+ * leads; if no agreed answer arrives in time it is re-sent to every replica (backups relay it to
+ * the leader and start suspecting it, which is what drives a view change past a silent or
+ * censoring leader). A result is accepted only once f+1 replicas returned the same signed
+ * (request, slot, result): at most f can lie, so one of them is correct, and a correct replica
+ * answers only after executing a decided slot. Replies also tell the client the current view, so
+ * it follows leader changes.
+ *
+ * Operations run one at a time per client, in call order: the replicas' exactly-once table keeps
+ * one session per client (highest request number), so a client has at most one request in flight.
+ * Request numbers start from the wall clock in microseconds, so a restarted client keeps counting
+ * upwards instead of colliding with its earlier requests.
+ */
+import { decodeKvResult, encodeKvCommand, type KvCommand, type KvResult } from '../app/kv-command.ts';
+import type { Cluster } from '../cluster/cluster-file.ts';
+import type { KeyFile } from '../cluster/key-file.ts';
+import { decodeMessage, encodeMessage } from '../codec/wire.ts';
+import { Auth } from '../core/auth.ts';
+import { leaderOf } from '../core/config.ts';
+import type { ClientRequest } from '../core/messages.ts';
+import { Signer } from '../crypto/signer.ts';
+import { SignatureVerifier } from '../crypto/verifier.ts';
+import { ClientTransport } from '../net/client-transport.ts';
+import { ReplyQuorum } from './reply-quorum.ts';
+
+export interface ClientOptions {
+  cluster: Cluster;
+  /** This client's key (must be listed in the cluster). */
+  key: Pick<KeyFile, 'id' | 'seed'>;
+  /** Wait this long for f+1 replicas to be reachable before giving up (ms). */
+  connectTimeoutMs?: number;
+  /** First retransmission to all replicas after this long (ms); doubles up to 8×. */
+  retryMs?: number;
+  /** An operation fails after this long without an agreed answer (ms). */
+  operationTimeoutMs?: number;
+}
+
+/** One agreed answer, with where it was ordered. */
+export interface Answer {
+  result: KvResult;
+  slot: number;
+  view: number;
+  /** Milliseconds from sending the request to accepting the answer. */
+  latencyMs: number;
+}
+
+export class ClientError extends Error {}
+
+interface Pending {
+  request: ClientRequest;
+  quorum: ReplyQuorum;
+  sentAt: number;
+  resolve: (a: Answer) => void;
+  reject: (e: Error) => void;
+  timers: NodeJS.Timeout[];
+}
+
+export class Client {
+  readonly id: number;
+  private readonly auth: Auth;
+  private readonly signer: Signer;
+  private believedView = 0;
+  private lastTs: number;
+  private pending: Pending | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Replies that did not count (bad signature, duplicate, another request), by reason. */
+  readonly rejected = new Map<string, number>();
+
+  private constructor(
+    readonly cluster: Cluster,
+    key: Pick<KeyFile, 'id' | 'seed'>,
+    private readonly transport: ClientTransport,
+    private readonly opts: Required<Pick<ClientOptions, 'retryMs' | 'operationTimeoutMs'>>,
+  ) {
+    this.id = key.id;
+    this.signer = new Signer(key.seed);
+    this.auth = new Auth(cluster.config, this.signer, transport.verifier);
+    this.lastTs = Date.now() * 1000;
+    transport.onFrame = (from, frame) => this.onFrame(from, frame);
+  }
+
+  static async connect(opts: ClientOptions): Promise<Client> {
+    const { cluster, key } = opts;
+    const listed = cluster.config.clients.find((c) => c.id === key.id);
+    const signer = new Signer(key.seed);
+    if (!listed || Buffer.compare(Buffer.from(listed.publicKey), Buffer.from(signer.publicKey)) !== 0) {
+      throw new ClientError(`client ${key.id}'s key is not listed in cluster ${cluster.config.clusterId} (unknown client key)`);
+    }
+    const verifier = new SignatureVerifier();
+    const transport = new ClientTransport({ config: cluster.config, urls: cluster.urls, id: key.id, signer, verifier });
+    const need = cluster.config.f + 1;
+    const timeout = opts.connectTimeoutMs ?? 5000;
+    const reached = await transport.waitForConnections(need, timeout);
+    if (reached < need) {
+      await transport.close();
+      throw new ClientError(
+        reached === 0
+          ? `cluster unreachable: no replica answered at ${cluster.urls.join(', ')} within ${timeout} ms`
+          : `too few replicas: reached ${reached} of ${cluster.config.n}, an answer needs ${need} (f+1)`,
+      );
+    }
+    return new Client(cluster, key, transport, { retryMs: opts.retryMs ?? 500, operationTimeoutMs: opts.operationTimeoutMs ?? 30_000 });
+  }
+
+  /** Replicas this client currently has a connection to. */
+  connectedReplicas(): number[] {
+    return this.transport.connected();
+  }
+
+  async get(key: string): Promise<string | null> {
+    return valueOf(await this.execute({ op: 'get', key }));
+  }
+
+  /** Returns the previous value (null if there was none). */
+  async put(key: string, value: string): Promise<string | null> {
+    return valueOf(await this.execute({ op: 'put', key, value }));
+  }
+
+  /** Returns the previous value (null if there was none). */
+  async delete(key: string): Promise<string | null> {
+    return valueOf(await this.execute({ op: 'delete', key }));
+  }
+
+  /** Sets `key` to `value` iff it currently holds `expected` (null = absent). */
+  async cas(key: string, expected: string | null, value: string): Promise<{ ok: boolean; value: string | null }> {
+    const a = await this.execute({ op: 'cas', key, expected, value });
+    if ('error' in a.result) throw new ClientError(`cas rejected by the replicas: ${a.result.error}`);
+    if (!('ok' in a.result)) throw new ClientError('cas answered with a result of another kind');
+    return { ok: a.result.ok, value: a.result.value };
+  }
+
+  /** Runs one command and returns the agreed answer (queued behind earlier calls). */
+  execute(command: KvCommand): Promise<Answer> {
+    const run = this.chain.then(() => this.send(command));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private send(command: KvCommand): Promise<Answer> {
+    if (this.closed) return Promise.reject(new ClientError('client is closed'));
+    const ts = (this.lastTs = Math.max(this.lastTs + 1, Date.now() * 1000));
+    const op = encodeKvCommand(command);
+    const request: ClientRequest = { clientId: this.id, ts, op, sig: this.signer.sign(this.auth.statements.request({ clientId: this.id, ts, op })) };
+    const frame = encodeMessage({ type: 'request', request });
+    return new Promise<Answer>((resolve, reject) => {
+      const p: Pending = { request, quorum: new ReplyQuorum(this.auth, this.id, ts, this.cluster.config.f + 1), sentAt: performance.now(), resolve, reject, timers: [] };
+      this.pending = p;
+      this.transport.send(leaderOf(this.believedView, this.cluster.config.n), frame);
+      let wait = this.opts.retryMs;
+      const retry = () => {
+        if (this.pending !== p) return;
+        this.transport.send('all', frame);
+        wait = Math.min(wait * 2, this.opts.retryMs * 8);
+        p.timers.push(setTimeout(retry, wait));
+      };
+      p.timers.push(setTimeout(retry, wait));
+      p.timers.push(
+        setTimeout(() => {
+          if (this.pending !== p) return;
+          this.finish(p);
+          const reachable = this.transport.connected().length;
+          reject(new ClientError(`no agreed answer within ${this.opts.operationTimeoutMs} ms (connected to ${reachable} of ${this.cluster.config.n} replicas; an answer needs ${this.cluster.config.f + 1} matching)`));
+        }, this.opts.operationTimeoutMs),
+      );
+    });
+  }
+
+  private finish(p: Pending): void {
+    for (const t of p.timers) clearTimeout(t);
+    if (this.pending === p) this.pending = undefined;
+  }
+
+  private onFrame(from: number, frame: Uint8Array): void {
+    const d = decodeMessage(frame);
+    if (!d.ok || d.message.type !== 'reply') return this.reject(d.ok ? `a replica sent a ${d.message.type}` : `malformed frame: ${d.reason}`);
+    const reply = d.message;
+    if (reply.from !== from) return this.reject('reply signed for another replica than the sender');
+    const p = this.pending;
+    if (!p || reply.ts !== p.request.ts) return; // a late answer to an earlier request
+    const v = p.quorum.add(reply);
+    if (v.kind === 'rejected') return this.reject(v.reason);
+    if (v.kind === 'pending') return;
+    this.believedView = Math.max(this.believedView, v.view);
+    this.finish(p);
+    p.resolve({ result: decodeKvResult(v.result), slot: v.slot, view: v.view, latencyMs: performance.now() - p.sentAt });
+  }
+
+  private reject(reason: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const p = this.pending;
+    if (p) {
+      this.finish(p);
+      p.reject(new ClientError('client closed before an answer arrived'));
+    }
+    await this.transport.close();
+  }
+}
+
+function valueOf(a: Answer): string | null {
+  if ('error' in a.result) throw new ClientError(`rejected by the replicas: ${a.result.error}`);
+  return a.result.value;
+}

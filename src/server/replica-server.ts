@@ -1,0 +1,270 @@
+/**
+ * One replica as a real process: the pure protocol core wrapped in a WebSocket transport, lmdb
+ * storage, a tick timer, the key-value application and pino logs.
+ *
+ * The driver loop follows the core's contract (src/core/io.ts) like etcd-raft's Ready loop:
+ * inputs (frames, ticks) queue up; a batch of them is stepped through the core; every PersistOp of
+ * the batch is written in ONE fsync'd transaction; only then do the batch's messages and replies
+ * leave. Group commit keeps the fsync cost per batch, not per message, and the ordering rule
+ * "persist before send" holds for every message, because no message of the batch leaves before
+ * the transaction that covers all of its steps.
+ */
+import type { Logger } from 'pino';
+import { kvStoreFactory } from '../app/kv-store.ts';
+import type { Cluster } from '../cluster/cluster-file.ts';
+import { decodeMessage, encodeMessage } from '../codec/wire.ts';
+import { leaderOf, type ProtocolParams } from '../core/config.ts';
+import type { Input, Outputs, ProtocolEvent } from '../core/io.ts';
+import { Replica } from '../core/replica.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { Signer } from '../crypto/signer.ts';
+import { SignatureVerifier } from '../crypto/verifier.ts';
+import { ReplicaTransport, type LinkFaults, type TransportLimits } from '../net/replica-transport.ts';
+import { openLmdbStorage } from '../storage/lmdb-storage.ts';
+import type { ReplicaStorage } from '../storage/replica-storage.ts';
+import { realTimeParams } from './real-time-params.ts';
+
+export interface ReplicaServerOptions {
+  cluster: Cluster;
+  id: number;
+  seed: Uint8Array;
+  /** Directory of this replica's lmdb environment. */
+  dataDir: string;
+  logger: Logger;
+  /** Milliseconds per protocol tick (the core's timers count ticks). */
+  tickMs?: number;
+  /** Overrides on top of the cluster file's settings and the real-time defaults. */
+  params?: Partial<ProtocolParams>;
+  limits?: Partial<TransportLimits>;
+  faults?: LinkFaults;
+  /** Storage to use instead of lmdb in `dataDir` (tests). */
+  storage?: ReplicaStorage;
+}
+
+export interface ReplicaStatus {
+  id: number;
+  view: number;
+  leader: number;
+  normal: boolean;
+  executed: number;
+  /** Digest of the replicated state after `executed` (hex): equal on replicas that agree. */
+  stateDigest: string;
+  fastCommits: number;
+  classicCommits: number;
+  fallbacks: number;
+  viewChanges: number;
+  peers: number[];
+  drops: number;
+}
+
+/** Transport counters that mean a peer sent something we refused (not our own undeliverable sends). */
+const REJECTED_BY_TRANSPORT = /^(handshake: (?!closed)|close: (oversize|flood|protocol)|drop: (rate limited|text frame|frame on outbound link))/;
+
+/** Inputs stepped together before one storage transaction. */
+const MAX_INPUTS_PER_BATCH = 256;
+/** Inputs waiting beyond this are client requests first to go: a flood must not exhaust memory. */
+const MAX_QUEUED_INPUTS = 20_000;
+
+export class ReplicaServer {
+  readonly replica: Replica;
+  readonly transport: ReplicaTransport;
+  readonly counters = new Map<string, number>();
+  private readonly log: Logger;
+  private readonly queue: Input[] = [];
+  private tickQueued = false;
+  private draining = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private viewChanges = 0;
+  private fallbacks = 0;
+  /** The state digest, recomputed only when execution moved on (it hashes a snapshot). */
+  private digestAt = { executed: -1, hex: '' };
+  /** Resolves when the drain loop is idle (for clean shutdown). */
+  private idle: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly opts: ReplicaServerOptions,
+    private readonly storage: ReplicaStorage,
+  ) {
+    const { cluster, id } = opts;
+    this.log = opts.logger.child({ replica: id });
+    const signer = new Signer(opts.seed);
+    const verifier = new SignatureVerifier();
+    const durable = storage.load();
+    this.replica = new Replica({
+      id,
+      config: cluster.config,
+      params: { ...realTimeParams, ...cluster.params, ...opts.params },
+      signer,
+      verifier,
+      app: kvStoreFactory(),
+      ...(durable ? { durable } : {}),
+    });
+    this.transport = new ReplicaTransport({
+      config: cluster.config,
+      urls: cluster.urls,
+      id,
+      signer,
+      verifier,
+      logger: this.log.child({ component: 'net' }),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.faults ? { faults: opts.faults } : {}),
+    });
+    this.transport.onReplicaFrame = (from, frame) => this.onFrame(frame, { replica: from });
+    this.transport.onClientFrame = (clientId, frame) => this.onFrame(frame, { client: clientId });
+    if (durable) this.log.info({ view: this.replica.view, executed: this.replica.executed }, 'recovered from disk');
+  }
+
+  static async start(opts: ReplicaServerOptions): Promise<ReplicaServer> {
+    const storage = opts.storage ?? (await openLmdbStorage(opts.dataDir, { clusterId: opts.cluster.config.clusterId, replicaId: opts.id }));
+    const server = new ReplicaServer(opts, storage);
+    // A restarted replica re-announces what it persisted (its view, its NEW-VIEW) before anything else.
+    await server.emit([server.replica.takeRestoreOutputs()]);
+    await server.transport.start();
+    server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
+    server.log.info({ view: server.replica.view, leader: server.replica.leader, url: opts.cluster.urls[opts.id] }, 'replica started');
+    return server;
+  }
+
+  status(): ReplicaStatus {
+    const c = this.replica.counters;
+    let drops = 0;
+    for (const [k, v] of c) if (k.startsWith('drop')) drops += v;
+    for (const [k, v] of this.counters) if (k.startsWith('drop')) drops += v;
+    for (const [k, v] of this.transport.counters) if (REJECTED_BY_TRANSPORT.test(k)) drops += v;
+    return {
+      id: this.opts.id,
+      view: this.replica.view,
+      leader: leaderOf(this.replica.view, this.opts.cluster.config.n),
+      normal: this.replica.status === 'normal',
+      executed: this.replica.executed,
+      stateDigest: this.stateDigestHex(),
+      fastCommits: c.get('fast commits') ?? 0,
+      classicCommits: c.get('classic commits') ?? 0,
+      fallbacks: this.fallbacks,
+      viewChanges: this.viewChanges,
+      peers: this.transport.connectedPeers(),
+      drops,
+    };
+  }
+
+  private stateDigestHex(): string {
+    if (this.digestAt.executed !== this.replica.executed) this.digestAt = { executed: this.replica.executed, hex: toHex(this.replica.stateDigest()) };
+    return this.digestAt.hex;
+  }
+
+  private count(key: string): void {
+    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  }
+
+  private onTick(): void {
+    // Ticks do not pile up behind a slow disk: one pending tick is enough to fire due timers.
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    this.enqueue({ kind: 'tick' });
+  }
+
+  private onFrame(frame: Uint8Array, source: { replica: number } | { client: number }): void {
+    const decoded = decodeMessage(frame);
+    const who = 'replica' in source ? `replica ${source.replica}` : `client ${source.client}`;
+    if (!decoded.ok) return this.dropFrame(`malformed frame: ${decoded.reason}`, who);
+    const m = decoded.message;
+    if ('client' in source) {
+      // Clients may only send their own requests; everything else from them is noise or an attack.
+      if (m.type !== 'request') return this.dropFrame(`a client sent a ${m.type} message`, who);
+      if (m.request.clientId !== source.client) return this.dropFrame(`client ${source.client} sent a request signed as client ${m.request.clientId}`, who);
+      if (this.queue.length >= MAX_QUEUED_INPUTS) return this.dropFrame('input queue full (client request shed)', who);
+      return this.enqueue({ kind: 'request', message: m });
+    }
+    if (m.type === 'reply') return this.dropFrame('a replica sent a reply to a replica', who);
+    // The signature inside proves who wrote the message; a relayed request is the one exception
+    // where the transport sender differs from the author, and the core checks the client's signature.
+    if (m.type === 'request') return this.enqueue({ kind: 'request', message: m });
+    // Votes, STATUS, DECISION and STATE are never relayed: their author must be the authenticated
+    // sender. (CHECKPOINTs, VIEW-CHANGEs and NEW-VIEWs may be forwarded on someone's behalf.)
+    if ((m.type === 'accept' || m.type === 'commit' || m.type === 'status' || m.type === 'decision' || m.type === 'state') && m.from !== source.replica) {
+      return this.dropFrame(`replica ${source.replica} sent a ${m.type} from replica ${m.from}`, who);
+    }
+    if (this.queue.length >= MAX_QUEUED_INPUTS * 2) return this.dropFrame('input queue full', who);
+    this.enqueue({ kind: 'message', message: m });
+  }
+
+  private dropFrame(reason: string, who: string): void {
+    this.count(`drop: ${reason.replace(/:.*/, '')}`);
+    this.log.warn({ from: who, reason }, 'dropped input');
+  }
+
+  private enqueue(input: Input): void {
+    if (this.closed) return;
+    this.queue.push(input);
+    if (!this.draining) this.idle = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const inputs = this.queue.splice(0, MAX_INPUTS_PER_BATCH);
+        const outputs: Outputs[] = [];
+        for (const input of inputs) {
+          if (input.kind === 'tick') this.tickQueued = false;
+          outputs.push(this.replica.step(input));
+        }
+        await this.emit(outputs);
+      }
+    } catch (e) {
+      // A failed write means we can no longer promise to remember what we signed: stop, loudly.
+      this.log.fatal({ err: e }, 'storage failed; stopping this replica');
+      process.exitCode = 1;
+      void this.close(); // not awaited: close() waits for this very loop to finish
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Persist everything, then send everything: the core's ordering contract. */
+  private async emit(outputs: Outputs[]): Promise<void> {
+    const persist = outputs.flatMap((o) => o.persist);
+    if (persist.length > 0) await this.storage.apply(persist);
+    for (const out of outputs) {
+      for (const s of out.send) this.transport.send(s.to, encodeMessage(s.message));
+      for (const r of out.replies) this.transport.sendToClient(r.clientId, encodeMessage(r.message));
+      for (const ev of out.events) this.logEvent(ev);
+      for (const e of out.executed) this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed');
+    }
+  }
+
+  private logEvent(ev: ProtocolEvent): void {
+    const view = this.replica.view;
+    switch (ev.type) {
+      case 'drop':
+        return this.log.warn({ view, from: ev.from, reason: ev.reason }, 'dropped message');
+      case 'view-change-started':
+        this.viewChanges++;
+        return this.log.warn({ view: ev.view, reason: ev.reason }, 'view change');
+      case 'new-view-installed':
+        return this.log.info({ view: ev.view, leader: ev.leader, reproposed: ev.reproposed }, 'new view installed');
+      case 'misbehaviour':
+        return this.log.error({ view, culprit: ev.culprit, what: ev.what }, 'misbehaviour detected');
+      case 'checkpoint-stable':
+        return this.log.info({ view, slot: ev.seq }, 'checkpoint stable');
+      case 'state-transferred':
+        return this.log.info({ view, slot: ev.seq, from: ev.from }, 'state transferred');
+      case 'fast-path-fallback':
+        this.fallbacks++;
+        return this.log.warn({ view, slot: ev.through, reason: ev.reason }, 'fast path fallback');
+      case 'alarm':
+        return this.log.fatal({ view, what: ev.what }, 'ALARM: evidence of more than f faulty replicas');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.transport.close();
+    await this.idle.catch(() => undefined);
+    await this.storage.close();
+    this.log.info('replica stopped');
+  }
+}

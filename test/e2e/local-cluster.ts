@@ -1,0 +1,83 @@
+/**
+ * End-to-end test fixture: a fresh cluster (real keys from `generateCluster`, in a temp dir) whose
+ * replicas run as real `byzpax replica` processes on loopback ports that are free right now.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cluster } from '../../src/cluster/cluster-file.ts';
+import { clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
+import { readKeyFile } from '../../src/cluster/key-file.ts';
+import { Client } from '../../src/client/client.ts';
+import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port such that base..base+count-1 are all free on 127.0.0.1. */
+export async function freePortRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+export interface LocalCluster {
+  dir: string;
+  keyDir: string;
+  dataDir: string;
+  cluster: Cluster;
+  procs: ReplicaProcesses;
+  /** Unexpected exits (crashes) of replicas, as "id: how". */
+  crashes: string[];
+  client(id: number, opts?: { retryMs?: number; operationTimeoutMs?: number }): Promise<Client>;
+  /** The last lines of a replica's log, for failure messages. */
+  logTail(id: number, lines?: number): string;
+  close(): Promise<void>;
+}
+
+export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[] }): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'byzpax-e2e-'));
+  const keyDir = join(dir, 'keys');
+  const dataDir = join(dir, 'data');
+  const basePort = await freePortRange(o.n);
+  const { cluster } = generateCluster({ dir: keyDir, n: o.n, ...(o.f !== undefined ? { f: o.f } : {}), mode: o.mode, clients: o.clients ?? 3, basePort });
+  const crashes: string[] = [];
+  const procs = new ReplicaProcesses({ cluster, keyDir, dataDir, args: ['--log-level', 'info'], onUnexpectedExit: (id, how) => crashes.push(`${id}: ${how}`) });
+  procs.startAll();
+  const clients: Client[] = [];
+  return {
+    dir,
+    keyDir,
+    dataDir,
+    cluster,
+    procs,
+    crashes,
+    async client(id, opts = {}) {
+      const c = await Client.connect({ cluster, key: readKeyFile(clientKeyIn(keyDir, id), cluster, 'client'), retryMs: opts.retryMs ?? 300, operationTimeoutMs: opts.operationTimeoutMs ?? 20_000 });
+      clients.push(c);
+      return c;
+    },
+    logTail(id, lines = 30) {
+      try {
+        return readFileSync(procs.logFile(id), 'utf8').trim().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await procs.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
