@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
 import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
+import type { LinkFaults } from '../net/link-faults.ts';
 import { ReplicaServer } from '../server/replica-server.ts';
 import { intOption, UsageError } from './args.ts';
 
@@ -15,8 +16,19 @@ export const replicaHelp = `byzpax replica — run one replica
   --key FILE       this replica's key file (replica-<id>.key)
   --data DIR       where it keeps its state (created if absent; default data/replica-<id>)
   --tick-ms MS     protocol timer resolution (default 10)
+  --no-fsync       writes reach the OS page cache, not the disk, before messages leave: survives
+                   kill -9 of the replica, not power loss of the machine (benchmarks)
+  --delay-ms MS    inject a one-way delay on every link to the other replicas (default 0)
+  --jitter-ms MS   plus a uniformly random extra delay up to this (default 0)
+  --loss P         drop each outgoing replica message with probability P (default 0)
   --log-level L    fatal | error | warn | info | debug (default info)
 `;
+
+function linkFaults(values: { 'delay-ms'?: string; 'jitter-ms'?: string; loss?: string }): LinkFaults {
+  const loss = values.loss === undefined ? 0 : Number(values.loss);
+  if (!(loss >= 0 && loss <= 1)) throw new UsageError(`--loss must be a probability between 0 and 1 (got '${values.loss}')`);
+  return { delayMs: intOption(values['delay-ms'], 'delay-ms', 0), jitterMs: intOption(values['jitter-ms'], 'jitter-ms', 0), loss };
+}
 
 export async function replicaCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -26,6 +38,10 @@ export async function replicaCommand(argv: string[]): Promise<number> {
       key: { type: 'string' },
       data: { type: 'string' },
       'tick-ms': { type: 'string' },
+      'no-fsync': { type: 'boolean' },
+      'delay-ms': { type: 'string' },
+      'jitter-ms': { type: 'string' },
+      loss: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,6 +64,8 @@ export async function replicaCommand(argv: string[]): Promise<number> {
       dataDir: values.data ?? `data/replica-${key.id}`,
       logger,
       tickMs: intOption(values['tick-ms'], 'tick-ms', 10, 1),
+      durability: values['no-fsync'] ? 'os-cache' : 'fsync',
+      faults: linkFaults(values),
     });
   } catch (e) {
     if (e instanceof ClusterFileError || e instanceof KeyFileError) throw new UsageError(e.message);
@@ -63,5 +81,7 @@ export async function replicaCommand(argv: string[]): Promise<number> {
   });
   if (report) clearInterval(report);
   await server.close();
+  // The IPC channel to `byzpax up` would keep the process alive after a clean shutdown.
+  if (process.connected) process.disconnect();
   return 0;
 }

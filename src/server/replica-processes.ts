@@ -22,6 +22,8 @@ export interface ReplicaProcessesOptions {
   dataDir: string;
   /** Extra `byzpax replica` arguments for every replica (e.g. --log-level). */
   args?: string[];
+  /** Options for node itself, before the script (e.g. --cpu-prof to profile the replicas). */
+  nodeArgs?: string[];
   /** Called when a replica exits without having been told to (crash, failed start). */
   onUnexpectedExit?: (id: number, how: string) => void;
 }
@@ -58,6 +60,7 @@ export class ReplicaProcesses {
     mkdirSync(this.opts.dataDir, { recursive: true });
     const log = openSync(this.logFile(id), 'a');
     const args = [
+      ...(this.opts.nodeArgs ?? []),
       BIN,
       'replica',
       '--cluster',

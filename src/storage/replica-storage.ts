@@ -7,6 +7,11 @@ export interface ReplicaStorage {
   load(): DurableState | undefined;
   /** Applies the ops in order as ONE transaction; resolves only once it is durable on disk (fsync'd). */
   apply(ops: PersistOp[]): Promise<void>;
+  /**
+   * The same, synchronously: durable when it returns (throws StorageError on failure). Call it
+   * only when no `apply` is still pending, so writes stay in order.
+   */
+  applyNow(ops: PersistOp[]): void;
   close(): Promise<void>;
 }
 

@@ -45,14 +45,14 @@ export interface LocalCluster {
   close(): Promise<void>;
 }
 
-export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[] }): Promise<LocalCluster> {
+export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[]; nodeArgs?: string[] }): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-e2e-'));
   const keyDir = join(dir, 'keys');
   const dataDir = join(dir, 'data');
   const basePort = await freePortRange(o.n);
   const { cluster } = generateCluster({ dir: keyDir, n: o.n, ...(o.f !== undefined ? { f: o.f } : {}), mode: o.mode, clients: o.clients ?? 3, basePort });
   const crashes: string[] = [];
-  const procs = new ReplicaProcesses({ cluster, keyDir, dataDir, args: ['--log-level', 'info'], onUnexpectedExit: (id, how) => crashes.push(`${id}: ${how}`) });
+  const procs = new ReplicaProcesses({ cluster, keyDir, dataDir, args: o.args ?? ['--log-level', 'info'], ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}), onUnexpectedExit: (id, how) => crashes.push(`${id}: ${how}`) });
   procs.startAll();
   const clients: Client[] = [];
   return {
