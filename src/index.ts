@@ -46,3 +46,16 @@ export {
   type TwinsSummary,
 } from './sim/twins.ts';
 export { brokenSelectRules } from './sim/broken-select-rules.ts';
+
+// The service: cluster files, the client, a replica process and its parts.
+export { readClusterFile, writeClusterFile, parseCluster, ClusterFileError, type Cluster } from './cluster/cluster-file.ts';
+export { readKeyFile, writeKeyFile, KeyFileError, type KeyFile } from './cluster/key-file.ts';
+export { generateCluster, GenerateError, type GenerateOptions } from './cluster/generate.ts';
+export { Client, ClientError, type ClientOptions, type Answer } from './client/client.ts';
+export { HistoryRecorder, type KvOperation } from './client/history-recorder.ts';
+export { ReplicaServer, type ReplicaServerOptions, type ReplicaStatus } from './server/replica-server.ts';
+export { ReplicaProcesses, type ReplicaProcessesOptions } from './server/replica-processes.ts';
+export { ReplicaTransport, type TransportLimits, type LinkFaults } from './net/replica-transport.ts';
+export { ClientTransport } from './net/client-transport.ts';
+export { openLmdbStorage, type Durability } from './storage/lmdb-storage.ts';
+export { StorageError, type ReplicaStorage } from './storage/replica-storage.ts';

@@ -76,6 +76,22 @@ describe('byzpax keygen + replica + client, as separate processes', () => {
     expect(await client('get', 'greeting')).toMatchObject({ code: 0, stdout: '(absent)\n' });
   });
 
+  it("the README's library example works against the same cluster, imported as 'byzpax'", async () => {
+    const { Client, readClusterFile: readCluster, readKeyFile } = await import('byzpax');
+    const cluster = readCluster(join(keys, 'cluster.json'));
+    const c = await Client.connect({ cluster, key: readKeyFile(join(keys, 'client-1.key'), cluster, 'client') });
+    try {
+      expect(await c.put('k', 'v')).toBeNull();
+      expect(await c.get('k')).toBe('v');
+      expect(await c.cas('k', 'v', 'w')).toEqual({ ok: true, value: 'v' });
+      expect(await c.cas('k', 'v', 'x')).toEqual({ ok: false, value: 'w' });
+      expect(await c.delete('k')).toBe('w');
+      expect(await c.get('k')).toBeNull();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a key file that is not a key, or a client key the cluster does not list, is refused with one line', async () => {
     const bad = join(dir, 'bad.key');
     writeFileSync(bad, 'not a key\n', { mode: 0o600 });
