@@ -52,11 +52,17 @@ export async function replicaCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.cluster || !values.key) throw new UsageError('--cluster and --key are required (see byzpax replica --help)');
-  let server: ReplicaServer;
+  let server: ReplicaServer | undefined;
   try {
     const cluster = readClusterFile(values.cluster);
     const key = readKeyFile(values.key, cluster, 'replica');
-    const logger = pino({ level: values['log-level'] ?? 'info', base: { pid: process.pid } });
+    // Every line carries the replica's current view and last executed slot (a line about a
+    // particular slot or view names its own, which wins over these).
+    const logger = pino({
+      level: values['log-level'] ?? 'info',
+      base: { pid: process.pid },
+      mixin: () => (server ? { view: server.replica.view, slot: server.replica.executed } : {}),
+    });
     server = await ReplicaServer.start({
       cluster,
       id: key.id,

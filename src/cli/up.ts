@@ -22,6 +22,9 @@ export const upHelp = `byzpax up — run a local cluster of replica processes
   --data D         replica state and logs (default data)
   --demo           run a client workload (kill -9 of the leader half-way), print it, and stop
   --ops K          operations in the demo (default 40)
+  --base-port P    replica i listens on 127.0.0.1:P+i, when keys are generated (default 7400)
+  --no-fsync, --delay-ms MS, --jitter-ms MS, --loss P, --log-level L
+                   passed to every replica (see byzpax replica --help)
 `;
 
 /** One status line per replica: what `byzpax up` shows while the cluster runs. */
@@ -44,6 +47,12 @@ export async function upCommand(argv: string[]): Promise<number> {
       data: { type: 'string' },
       demo: { type: 'boolean' },
       ops: { type: 'string' },
+      'base-port': { type: 'string' },
+      'no-fsync': { type: 'boolean' },
+      'delay-ms': { type: 'string' },
+      'jitter-ms': { type: 'string' },
+      loss: { type: 'string' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -67,15 +76,24 @@ export async function upCommand(argv: string[]): Promise<number> {
     }
     process.stdout.write(`using cluster ${cluster.config.clusterId} from ${clusterFileIn(dir)}\n`);
   } else {
-    const g = generateCluster({ dir, n: intOption(values.n, 'n', 4, 1), ...(mode ? { mode } : {}) });
+    const g = generateCluster({ dir, n: intOption(values.n, 'n', 4, 1), basePort: intOption(values['base-port'], 'base-port', 7400, 1), ...(mode ? { mode } : {}) });
     cluster = g.cluster;
     process.stdout.write(`generated cluster ${cluster.config.clusterId} in ${dir} (n=${cluster.config.n}, f=${cluster.config.f}, mode ${cluster.params.mode ?? 'fast'})\n`);
   }
   const { n, f } = cluster.config;
+  // Checked here so a typo fails once, with one line, instead of in every replica's log.
+  intOption(values['delay-ms'], 'delay-ms', 0);
+  intOption(values['jitter-ms'], 'jitter-ms', 0);
+  if (values.loss !== undefined && !(Number(values.loss) >= 0 && Number(values.loss) <= 1)) throw new UsageError(`--loss must be a probability between 0 and 1 (got '${values.loss}')`);
+  const replicaArgs = [
+    ...(values['no-fsync'] ? ['--no-fsync'] : []),
+    ...(['delay-ms', 'jitter-ms', 'loss', 'log-level'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]])),
+  ];
   const procs = new ReplicaProcesses({
     cluster,
     keyDir: dir,
     dataDir: data,
+    args: replicaArgs,
     onUnexpectedExit: (id, how) => process.stdout.write(`  replica ${id} exited (${how}); its log: ${procs.logFile(id)}\n`),
   });
   let interrupted = false;

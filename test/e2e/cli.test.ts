@@ -4,7 +4,7 @@
  * output and exit code, including the errors a user can hit.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,19 @@ describe('byzpax keygen + replica + client, as separate processes', () => {
     expect(parsed.slot).toBeGreaterThanOrEqual(4);
     expect(await client('delete', 'greeting')).toMatchObject({ code: 0, stdout: 'ok (was bye)\n' });
     expect(await client('get', 'greeting')).toMatchObject({ code: 0, stdout: '(absent)\n' });
+  });
+
+  it('replica logs are pino JSON lines naming the replica, its view and a slot on every protocol line', () => {
+    const lines = readFileSync(procs!.logFile(2), 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) {
+      const j = JSON.parse(line) as Record<string, unknown>;
+      expect(typeof j.msg).toBe('string');
+      expect(j.replica, line).toBe(2);
+      if (j.component === 'net' || j.msg === 'replica started') continue;
+      expect(typeof j.view, line).toBe('number');
+      expect(typeof j.slot, line).toBe('number');
+    }
   });
 
   it("the README's library example works against the same cluster, imported as 'byzpax'", async () => {
