@@ -98,17 +98,37 @@ async function killLeaderMidWorkload(o: { n: number; mode: 'fast' | 'classic'; o
   expect(lc.crashes).toEqual([]);
 }
 
+/** On a failure, what each replica reported and the end of its log, to tell a stall from a slow machine. */
+async function withDiagnostics(run: () => Promise<void>, deadlineMs = 100_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${deadlineMs} ms`)), deadlineMs);
+  });
+  try {
+    await Promise.race([run(), deadline]);
+  } catch (e) {
+    const lc = current;
+    if (lc) {
+      const report = lc.procs.status.map((s, i) => `R${i}: ${s ? JSON.stringify({ view: s.view, normal: s.normal, executed: s.executed, peers: s.peers, drops: s.drops }) : 'down'}\n${lc.logTail(i, 15)}`);
+      console.error(`replica status and logs at the failure:\n${report.join('\n')}`);
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('real processes over WebSockets: kill -9 of the leader mid-workload', () => {
   it('n = 4, fast path: view change, restart from disk, catch-up; every write reads back; linearizable', async () => {
-    await killLeaderMidWorkload({ n: 4, mode: 'fast', opsPerClient: 24 });
+    await withDiagnostics(() => killLeaderMidWorkload({ n: 4, mode: 'fast', opsPerClient: 24 }));
   });
 
   it('n = 4, classic path: the same', async () => {
-    await killLeaderMidWorkload({ n: 4, mode: 'classic', opsPerClient: 24 });
+    await withDiagnostics(() => killLeaderMidWorkload({ n: 4, mode: 'classic', opsPerClient: 24 }));
   });
 
   it('n = 7 (f = 2), fast path: the same', async () => {
-    await killLeaderMidWorkload({ n: 7, mode: 'fast', opsPerClient: 16 });
+    await withDiagnostics(() => killLeaderMidWorkload({ n: 7, mode: 'fast', opsPerClient: 16 }));
   });
 });
 
