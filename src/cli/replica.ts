@@ -81,6 +81,7 @@ export async function replicaCommand(argv: string[]): Promise<number> {
   const report = process.send ? setInterval(() => process.send?.({ type: 'status', status: server.status() }), 250) : undefined;
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
+    server.onFatal = stop; // it already logged why
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     process.once('disconnect', stop); // the `up` parent went away

@@ -21,7 +21,7 @@ import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { ReplicaTransport, type LinkFaults, type TransportLimits } from '../net/replica-transport.ts';
 import { openLmdbStorage, type Durability } from '../storage/lmdb-storage.ts';
-import type { ReplicaStorage } from '../storage/replica-storage.ts';
+import { StorageError, type ReplicaStorage } from '../storage/replica-storage.ts';
 import { realTimeParams } from './real-time-params.ts';
 
 export interface ReplicaServerOptions {
@@ -86,6 +86,8 @@ export class ReplicaServer {
   readonly replica: Replica;
   readonly transport: ReplicaTransport;
   readonly counters = new Map<string, number>();
+  /** Called once the replica stopped itself after a storage failure or an internal error. */
+  onFatal: ((e: unknown) => void) | undefined;
   private readonly log: Logger;
   private readonly queue: Input[] = [];
   private tickQueued = false;
@@ -249,10 +251,13 @@ export class ReplicaServer {
         await this.emit(outputs);
       }
     } catch (e) {
-      // A failed write means we can no longer promise to remember what we signed: stop, loudly.
-      this.log.fatal({ err: e }, 'storage failed; stopping this replica');
+      // A failed write means we can no longer promise to remember what we signed; an exception
+      // from the core is a bug that leaves its state unknown. Either way: stop, loudly; a restart
+      // recovers from what is on disk.
+      const what = e instanceof StorageError ? 'storage failed' : 'internal error';
+      this.log.fatal({ err: e }, `${what}; stopping this replica`);
       process.exitCode = 1;
-      void this.close(); // not awaited: close() waits for this very loop to finish
+      void this.close().then(() => this.onFatal?.(e)); // not awaited: close() waits for this very loop to finish
     } finally {
       this.draining = false;
     }
