@@ -5,7 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { validateQuorums } from '../core/config.ts';
-import { runSweep, sweepOptions } from '../sim/run.ts';
+import { isStrategyName, strategyNames, type StrategyName } from '../faults/types.ts';
+import { total, type Detections } from '../sim/checker.ts';
+import { forcedViewChanges, runSweep, sweepOptions } from '../sim/run.ts';
 import { Simulation } from '../sim/simulation.ts';
 import { intOption, UsageError } from './args.ts';
 
@@ -21,6 +23,11 @@ export const simHelp = `byzpax sim — run the deterministic simulator
   --calm           no network faults (no loss, duplication, long delays, partitions)
   --silent R,…     these replicas receive but never send (Byzantine, withholding votes);
                    they count against f, so random crashes are limited to f minus their number
+  --byzantine R:S,…  replica R runs Byzantine strategy S with its real key (byzpax faults lists
+                   them), e.g. 0:equivocate,3:double-vote; counted against f like --silent
+  --allow-more-than-f  accept more than f silent/Byzantine replicas: guarantees are void, and the
+                   checker should then find violations (shows it is not vacuous)
+  --force-view-changes  also cut off the current leader twice (ticks 120 and 330, 90 ticks each)
   --clients C      closed-loop clients (default 3)
   --ops K          operations per client (default 8)
   --mode M         commit path: classic | fast (default fast)
@@ -42,6 +49,9 @@ export function simCommand(argv: string[]): number {
       'no-crash': { type: 'boolean' },
       calm: { type: 'boolean' },
       silent: { type: 'string' },
+      byzantine: { type: 'string' },
+      'allow-more-than-f': { type: 'boolean' },
+      'force-view-changes': { type: 'boolean' },
       clients: { type: 'string' },
       ops: { type: 'string' },
       mode: { type: 'string' },
@@ -69,7 +79,13 @@ export function simCommand(argv: string[]): number {
   if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
   const silent = values.silent === undefined ? [] : values.silent.split(',').map((x) => intOption(x.trim(), 'silent', 0, 0));
   for (const r of silent) if (r >= n) throw new UsageError(`--silent ${r}: there are only replicas 0..${n - 1}`);
-  if (new Set(silent).size > f) throw new UsageError(`--silent names ${new Set(silent).size} replicas but f=${f}: more than f faulty replicas void every guarantee`);
+  const byzantine = parseByzantine(values.byzantine, n);
+  for (const b of byzantine) if (silent.includes(b.id)) throw new UsageError(`replica ${b.id} is both --silent and --byzantine`);
+  const faulty = new Set(silent).size + byzantine.length;
+  const allowMore = Boolean(values['allow-more-than-f']);
+  if (faulty > f && !allowMore) {
+    throw new UsageError(`--silent/--byzantine name ${faulty} replicas but f=${f}: more than f faulty replicas void every guarantee (add --allow-more-than-f to watch the checker catch it)`);
+  }
   const single = values.seed !== undefined && values.seeds === undefined;
   const opts = sweepOptions({
     n,
@@ -83,14 +99,19 @@ export function simCommand(argv: string[]): number {
     opsPerClient: intOption(values.ops, 'ops', 8, 1),
     trace: Boolean(values.trace),
     silent: [...new Set(silent)],
+    byzantine,
+    allowMoreThanF: allowMore,
+    ...(values['force-view-changes'] ? { script: forcedViewChanges } : {}),
     params: { mode, commitPolicy: policy },
   });
+  const faultFlags = `${silent.length ? ` --silent ${silent.join(',')}` : ''}${byzantine.length ? ` --byzantine ${byzantine.map((b) => `${b.id}:${b.strategy}`).join(',')}` : ''}${allowMore ? ' --allow-more-than-f' : ''}${values['force-view-changes'] ? ' --force-view-changes' : ''}`;
 
   if (values.trace) {
     const r = new Simulation({ ...opts, seed: opts.seed }).run();
     process.stdout.write(r.trace.join('\n') + '\n');
-    process.stdout.write(`${r.violations.length === 0 && r.live ? 'PASSED' : 'FAILED'} seed=${r.seed} violations=${r.violations.length} live=${r.live}\n`);
+    process.stdout.write(`${r.violations.length === 0 && r.live ? 'PASSED' : 'FAILED'} seed=${r.seed} violations=${r.violations.length} live=${r.live} maxView=${r.maxView}\n`);
     for (const v of r.violations) process.stdout.write(`  ${v}\n`);
+    process.stdout.write(describeDetections(r.detections));
     return r.violations.length === 0 && r.live ? 0 : 1;
   }
 
@@ -100,7 +121,7 @@ export function simCommand(argv: string[]): number {
     if (failed) {
       process.stdout.write(`seed ${r.seed}: ${r.violations.length} violation(s)${r.live ? '' : ', NOT LIVE'} [${r.faults}]\n`);
       for (const v of r.violations.slice(0, 5)) process.stdout.write(`  ${v}\n`);
-      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --mode ${mode} --policy ${policy}${silent.length ? ` --silent ${silent.join(',')}` : ''}${values.calm ? ' --calm' : ''}${values['no-crash'] ? ' --no-crash' : ''} --seed ${r.seed} --trace\n`);
+      process.stdout.write(`  replay: npx byzpax sim --n ${n} --f ${f} --mode ${mode} --policy ${policy}${faultFlags}${values.calm ? ' --calm' : ''}${values['no-crash'] ? ' --no-crash' : ''}${opts.steps !== 600 ? ` --steps ${opts.steps}` : ''}${opts.clients !== 3 ? ` --clients ${opts.clients}` : ''}${opts.opsPerClient !== 8 ? ` --ops ${opts.opsPerClient}` : ''} --seed ${r.seed} --trace\n`);
     } else if (!json && process.stdout.isTTY) {
       process.stdout.write(`\rseed ${r.seed}: ok (${r.committed} slots, ${r.viewChanges} view changes, ${r.crashes} crashes)   `);
     }
@@ -113,8 +134,43 @@ export function simCommand(argv: string[]): number {
       `${summary.schedules} schedules, n=${n} f=${f}: ${summary.violations} violations, ${summary.live}/${summary.schedules} live, ` +
         `${summary.committed} slots committed (${summary.fastCommits} fast / ${summary.classicCommits} classic decisions, ${summary.fallbacks} fallbacks), ` +
         `decision delays: fast ${summary.fastDecisionDelays} / classic ${summary.classicDecisionDelays} messages (${summary.fastDecisionTicks} / ${summary.classicDecisionTicks} ticks); ` +
-        `per commit: ${summary.signsPerCommit} signatures, ${summary.verifiesPerCommit} verifications, ${summary.messagesPerCommit} messages, ${summary.bytesPerCommit} bytes; ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
+        `per commit: ${summary.signsPerCommit} signatures, ${summary.verifiesPerCommit} verifications, ${summary.messagesPerCommit} messages, ${summary.bytesPerCommit} bytes; ${summary.viewChanges} view changes (highest view ${summary.maxView}), ${summary.crashes} crashes, ${summary.stateTransfers} state transfers, ${summary.seconds}s\n`,
     );
+    if (byzantine.length > 0 || silent.length > 0) process.stdout.write(describeDetections(summary.detections));
   }
   return summary.violations > 0 || summary.live < summary.schedules ? 1 : 0;
+}
+
+/** `0:equivocate,3:double-vote` → entries, checked against the strategy list and 0..n−1. */
+export function parseByzantine(spec: string | undefined, n: number): { id: number; strategy: StrategyName }[] {
+  if (spec === undefined || spec.trim() === '') return [];
+  const out: { id: number; strategy: StrategyName }[] = [];
+  for (const part of spec.split(',')) {
+    const [idText, name, extra] = part.trim().split(':');
+    if (idText === undefined || name === undefined || extra !== undefined) throw new UsageError(`--byzantine entries are replica:strategy, e.g. 0:equivocate (got '${part}')`);
+    const id = intOption(idText.trim(), 'byzantine', 0, 0);
+    if (id >= n) throw new UsageError(`--byzantine ${id}: there are only replicas 0..${n - 1}`);
+    const strategy = name.trim();
+    if (!isStrategyName(strategy)) throw new UsageError(`--byzantine ${id}:${strategy}: unknown strategy (known: ${strategyNames.join(', ')})`);
+    if (out.some((b) => b.id === id)) throw new UsageError(`--byzantine names replica ${id} twice`);
+    out.push({ id, strategy });
+  }
+  return out;
+}
+
+/** What correct replicas and clients caught, in a few lines. */
+export function describeDetections(d: Detections): string {
+  const top = (r: Record<string, number>, k = 6) =>
+    Object.entries(r)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([key, v]) => `${v}× ${key}`)
+      .join('; ');
+  const by = Object.entries(d.misbehaviourBy).map(([id, v]) => `replica ${id}: ${v}`).join(', ');
+  const lines = [
+    `detected: ${total(d.misbehaviourBy)} misbehaviour proofs${by ? ` (${by})` : ''}${total(d.misbehaviour) ? ` — ${top(d.misbehaviour, 4)}` : ''}`,
+    `  drops by correct replicas: ${total(d.drops)}${total(d.drops) ? ` — ${top(d.drops)}` : ''}`,
+    `  malformed frames: ${total(d.malformedFrames)}; replies contradicting the accepted result: ${total(d.wrongReplies)}${total(d.wrongReplies) ? ` (${Object.entries(d.wrongReplies).map(([id, v]) => `replica ${id}: ${v}`).join(', ')})` : ''}; replies refused by clients: ${total(d.clientRejections)}`,
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -757,11 +757,22 @@ export class Replica {
     if (!set.has(vc.from)) set.set(vc.from, vc);
     // PBFT's rule: the timer for a view starts only once n − f replicas are changing to it. A
     // replica alone in a higher view waits for the others instead of running further ahead, so
-    // correct replicas cannot drift apart in views and never meet.
-    if (vc.newView === this.view && this.status === 'view-change' && this.viewChangeDeadline === Infinity && set.size >= this.quorums.viewChangeSet) {
+    // correct replicas cannot drift apart in views and never meet. Replicas changing to a LATER
+    // view count too (they gave up on this one): otherwise two correct replicas whose third
+    // correct peer already moved past their view, its VIEW-CHANGE for their view lost, would wait
+    // for ever — one replica ahead cannot pull them by the join rule (f+1) (found by the vc-lie
+    // strategy, test/faults/regressions.test.ts).
+    if (vc.newView >= this.view && this.status === 'view-change' && this.viewChangeDeadline === Infinity && this.changingAtOrAbove(this.view) >= this.quorums.viewChangeSet) {
       const exponent = Math.min(this.viewChangeAttempts - 1, this.params.maxBackoffExponent);
       this.viewChangeDeadline = this.now + this.params.viewChangeTimeoutTicks * 2 ** Math.max(0, exponent);
     }
+  }
+
+  /** Distinct replicas whose VIEW-CHANGE asks for `view` or a later one. */
+  private changingAtOrAbove(view: number): number {
+    const senders = new Set<ReplicaId>();
+    for (const [v, set] of this.viewChanges) if (v >= view) for (const from of set.keys()) senders.add(from);
+    return senders.size;
   }
 
   private onViewChange(m: ViewChangeMsg): void {
@@ -772,10 +783,11 @@ export class Replica {
       return;
     }
     if (this.viewChanges.get(m.newView)?.has(m.from)) return;
-    // Bound memory against a peer that sends VIEW-CHANGEs for ever-higher views: keep only its highest.
-    for (const [v, set] of this.viewChanges) if (v < m.newView && v > this.view) set.delete(m.from);
     const problem = checkViewChange(m, this.vcContext);
     if (problem) return this.drop(problem, m.from);
+    // Bound memory against a peer that sends VIEW-CHANGEs for ever-higher views: keep only its highest.
+    // Only after the check: a forgery naming another sender must not erase that sender's real one.
+    for (const [v, set] of this.viewChanges) if (v < m.newView && v > this.view) set.delete(m.from);
     this.storeViewChange(m);
 
     // Join rule: f+1 replicas want a higher view, so at least one correct one does.

@@ -18,6 +18,59 @@ import type { ExecutedSlot } from '../core/io.ts';
 import type { Message } from '../core/messages.ts';
 import { batchDigest } from '../core/statements.ts';
 
+/**
+ * What the correct replicas (and the clients) noticed during a run: evidence that faulty replicas
+ * were caught, not only survived. Keys are strings (JSON); reasons have numbers and digests
+ * replaced by N and H so they aggregate across slots and views.
+ */
+export interface Detections {
+  /** `misbehaviour` events raised by correct replicas, by culprit replica id. */
+  misbehaviourBy: Record<string, number>;
+  /** The same events by what was proven. */
+  misbehaviour: Record<string, number>;
+  /** `drop` events of correct replicas, by reason. */
+  drops: Record<string, number>;
+  /**
+   * The same drops by the sender they name (when they name one). Not proof: a message with a bad
+   * signature can name anyone (a forger impersonating a correct replica shows up under its id).
+   */
+  dropsFrom: Record<string, number>;
+  /** Frames a correct replica could not decode, by reason. */
+  malformedFrames: Record<string, number>;
+  /** Replies a client refused outright, by reason. */
+  clientRejections: Record<string, number>;
+  /** Validly signed replies contradicting the result the client accepted, by replica. */
+  wrongReplies: Record<string, number>;
+  /** The first misbehaviour events, verbatim. */
+  first: { at: number; by: number; culprit: number; what: string }[];
+}
+
+export function emptyDetections(): Detections {
+  return { misbehaviourBy: {}, misbehaviour: {}, drops: {}, dropsFrom: {}, malformedFrames: {}, clientRejections: {}, wrongReplies: {}, first: [] };
+}
+
+/** Numbers → N, hex digests → H: one key per kind of reason. */
+export function normalizeReason(reason: string): string {
+  return reason.replace(/\b[0-9a-f]{8,}\b/g, 'H').replace(/\d+/g, 'N');
+}
+
+export function bump(record: Record<string, number>, key: string | number, by = 1): void {
+  record[key] = (record[key] ?? 0) + by;
+}
+
+export function total(record: Record<string, number>): number {
+  let t = 0;
+  for (const v of Object.values(record)) t += v;
+  return t;
+}
+
+export function mergeDetections(into: Detections, from: Detections): void {
+  for (const k of ['misbehaviourBy', 'misbehaviour', 'drops', 'dropsFrom', 'malformedFrames', 'clientRejections', 'wrongReplies'] as const) {
+    for (const [key, v] of Object.entries(from[k])) bump(into[k], key, v);
+  }
+  for (const e of from.first) if (into.first.length < 10) into.first.push(e);
+}
+
 export class SafetyChecker {
   readonly violations: string[] = [];
   private readonly executedDigest = new Map<number, { hex: string; by: number }>();
@@ -28,6 +81,13 @@ export class SafetyChecker {
   private readonly checkpoints = new Map<number, string>();
   /** Highest slot executed by any correct replica. */
   highestExecuted = 0;
+
+  /** Highest view any correct replica reached. */
+  get highestView(): number {
+    let v = 0;
+    for (const x of this.views.values()) v = Math.max(v, x);
+    return v;
+  }
 
   constructor(private readonly auth: Auth) {}
 

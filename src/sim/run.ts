@@ -2,8 +2,9 @@
  * Runs many simulated schedules and sums them up: the engine behind `byzpax sim` and the
  * simulator tests.
  */
-import { defaultSimOptions, Simulation, type SimOptions, type SimResult } from './simulation.ts';
+import { defaultSimOptions, Simulation, type ScriptedFault, type SimOptions, type SimResult } from './simulation.ts';
 import { defaultParams } from '../core/config.ts';
+import { emptyDetections, mergeDetections, type Detections } from './checker.ts';
 
 export interface SweepOptions extends Omit<SimOptions, 'seed'> {
   /** First seed. */
@@ -49,8 +50,30 @@ export interface SweepSummary {
   crashes: number;
   stateTransfers: number;
   messages: number;
+  /** Highest view a correct replica reached, over all schedules. */
+  maxView: number;
+  /** What correct replicas and clients caught, summed over all schedules. */
+  detections: Detections;
+  /** One line per schedule: what happened and what was caught in it. */
+  runs: RunLine[];
   seconds: number;
 }
+
+export interface RunLine {
+  seed: number;
+  violations: number;
+  live: boolean;
+  maxView: number;
+  viewChanges: number;
+  /** What this schedule's correct replicas and clients caught (see `Detections`; without the verbatim events). */
+  detections: Omit<Detections, 'first'>;
+}
+
+/** Two leader isolations in the chaos phase: every schedule goes through view changes (leader Byzantine or not). */
+export const forcedViewChanges: ScriptedFault[] = [
+  { at: 120, action: 'isolate-leader', ticks: 90 },
+  { at: 330, action: 'isolate-leader', ticks: 90 },
+];
 
 export function sweepOptions(partial: Partial<SweepOptions> = {}): SweepOptions {
   return { ...defaultSimOptions, seed: 1, seeds: 1, ...partial, params: { ...defaultSimOptions.params, ...partial.params } };
@@ -88,6 +111,9 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     crashes: 0,
     stateTransfers: 0,
     messages: 0,
+    maxView: 0,
+    detections: emptyDetections(),
+    runs: [],
     seconds: 0,
   };
   let signs = 0;
@@ -111,6 +137,16 @@ export function runSweep(opts: SweepOptions, onResult?: (r: SimResult) => void):
     summary.fastCommits += r.fastCommits;
     summary.classicCommits += r.classicCommits;
     summary.fallbacks += r.fallbacks;
+    summary.maxView = Math.max(summary.maxView, r.maxView);
+    mergeDetections(summary.detections, r.detections);
+    summary.runs.push({
+      seed,
+      violations: r.violations.length,
+      live: r.live,
+      maxView: r.maxView,
+      viewChanges: r.viewChanges,
+      detections: (({ first: _first, ...rest }) => rest)(r.detections),
+    });
     signs += r.signs;
     verifies += r.verifies;
     bytes += r.bytes;

@@ -11,7 +11,8 @@
  * At the end the clients' history is checked for linearizability.
  *
  * Replicas are reached through the `SimNode` seam, so any one of them can be replaced by an
- * adversary holding its real key.
+ * adversary holding its real key: `byzantine` runs strategies of the src/faults library there
+ * (counted against f, like `silent`), `nodeFactory` anything else.
  */
 import { kvStoreFactory } from '../app/kv-store.ts';
 import type { Operation } from '../check/history.ts';
@@ -28,7 +29,9 @@ import { Replica } from '../core/replica.ts';
 import { deterministicKeyPair } from '../crypto/keys.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
-import { SafetyChecker } from './checker.ts';
+import { createByzantineNode, InMemoryCollusionHub, type CollusionHub, type RawFrame, type StrategyName, type StrategyTuning } from '../faults/registry.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { bump, emptyDetections, normalizeReason, SafetyChecker, type Detections } from './checker.ts';
 import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
 import { Prng } from './prng.ts';
 import { SimClient } from './sim-client.ts';
@@ -55,6 +58,16 @@ export interface SimOptions {
    * withholds its votes, FAST-GRIEF-1). They count against f: random crashes keep the total ≤ f.
    */
   silent?: number[];
+  /**
+   * Replicas that run a Byzantine strategy (src/faults) with their real key, from the start and
+   * after every restart. They count against f like `silent`: random crashes of correct replicas
+   * keep the total of faulty replicas ≤ f (a Byzantine replica itself may still crash and restart).
+   * More than f Byzantine replicas need `allowMoreThanF` — only to show the checker is not vacuous.
+   */
+  byzantine?: { id: number; strategy: StrategyName }[];
+  allowMoreThanF?: boolean;
+  /** Knobs for the Byzantine strategies (flood rate, crash-recover schedule, …). */
+  tuning?: Partial<StrategyTuning>;
   /** Replaces replica `id` with another node (the Byzantine seam). */
   nodeFactory?: (id: number, ctx: NodeContext) => SimNode | undefined;
   /** Scripted faults, on top of (or instead of) the random ones. */
@@ -67,6 +80,11 @@ export type ScriptedFault =
   | { at: number; action: 'crash' | 'restart'; replica: number }
   | { at: number; action: 'crash-leader' }
   | { at: number; action: 'isolate'; replicas: number[] }
+  /**
+   * Cuts off, for `ticks`, whoever leads the highest view a correct replica is in: forces a view
+   * change whether that leader is correct or Byzantine.
+   */
+  | { at: number; action: 'isolate-leader'; ticks: number }
   | { at: number; action: 'heal' };
 
 export interface SimObserver {
@@ -118,6 +136,10 @@ export interface SimNode {
   /** For the checker and the status line; adversaries may report anything. */
   readonly view: number;
   readonly executed: number;
+  /** On a restart: what the node produced while resuming from its durable state. */
+  takeRestoreOutputs?(): Outputs;
+  /** Frames to put on the wire as they are (an adversary's malformed bytes), taken after every step. */
+  takeRawFrames?(): RawFrame[];
 }
 
 export interface NodeContext {
@@ -155,6 +177,10 @@ export interface SimResult {
   bytes: number;
   /** Per decision by a correct replica, by path: what it took from the proposal to the decision. */
   decisions: { fast: DecisionCost; classic: DecisionCost };
+  /** Highest view a correct replica reached (0: the first leader stayed). */
+  maxView: number;
+  /** What correct replicas and clients caught faulty replicas doing. */
+  detections: Detections;
   faults: string;
   trace: string[];
 }
@@ -191,6 +217,9 @@ class HonestNode implements SimNode {
   step(input: Input): Outputs {
     return this.replica.step(input);
   }
+  takeRestoreOutputs(): Outputs {
+    return this.replica.takeRestoreOutputs();
+  }
   get costs(): { signs: number; verifies: number } {
     return { signs: this.replica.auth.counters.signed, verifies: this.replica.auth.counters.verifyRequests };
   }
@@ -226,6 +255,13 @@ export class Simulation {
   private faultsDescription = 'calm';
   /** Replicas that stay down through the liveness phase (at most f). */
   private permanentlyDown = new Set<number>();
+  private readonly byzantine = new Map<number, StrategyName>();
+  /** Shared by every `collude` replica of the run. */
+  private readonly hub: CollusionHub | undefined;
+  private readonly detections: Detections = emptyDetections();
+  /** Per client request: each replica's (slot, result) reply, until the client accepts one. */
+  private readonly replyLog = new Map<string, Map<number, string>>();
+  private readonly acceptedReply = new Map<string, string>();
 
   constructor(opts: SimOptions) {
     this.opts = opts;
@@ -233,6 +269,16 @@ export class Simulation {
     const { config, replicaSeeds, clientSeeds } = simCluster(opts.n, opts.f, opts.clients);
     this.config = config;
     this.replicaSeeds = replicaSeeds;
+    for (const b of opts.byzantine ?? []) {
+      if (!Number.isInteger(b.id) || b.id < 0 || b.id >= opts.n) throw new Error(`byzantine replica ${b.id} is not in 0..${opts.n - 1}`);
+      if (this.byzantine.has(b.id) || opts.silent?.includes(b.id)) throw new Error(`replica ${b.id} is given two faulty roles`);
+      this.byzantine.set(b.id, b.strategy);
+    }
+    if (this.faultyBudgetUsed > opts.f && !opts.allowMoreThanF) {
+      throw new Error(`${this.faultyBudgetUsed} silent or Byzantine replicas but f=${opts.f}: more than f faulty replicas void every guarantee (set allowMoreThanF to show it)`);
+    }
+    const colluders = [...this.byzantine].filter(([, s]) => s === 'collude').map(([id]) => id);
+    this.hub = colluders.length > 0 ? new InMemoryCollusionHub(colluders) : undefined;
     this.network = new SimNetwork(this.prng.fork());
     this.auth = new Auth(config, new Signer(replicaSeeds[0]!), sharedVerifier);
     this.checker = new SafetyChecker(this.auth);
@@ -254,10 +300,29 @@ export class Simulation {
     });
   }
 
+  /** Replicas that are faulty by design (silent or Byzantine): the crash budget is f minus these. */
+  private get faultyBudgetUsed(): number {
+    return (this.opts.silent?.length ?? 0) + this.byzantine.size;
+  }
+
   private startNode(id: number, restart: boolean): SimNode {
     const signer = new Signer(this.replicaSeeds[id]!);
     const durable = restart ? this.disks[id]! : undefined;
     if (this.opts.silent?.includes(id)) return new SilentNode(id);
+    const strategy = this.byzantine.get(id);
+    if (strategy) {
+      return createByzantineNode(strategy, {
+        id,
+        config: this.config,
+        params: this.opts.params,
+        signer,
+        verifier: sharedVerifier,
+        random: this.prng.fork(),
+        durable,
+        hub: this.hub,
+        tuning: this.opts.tuning,
+      });
+    }
     const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork(), durable });
     if (custom) return custom;
     const node = new HonestNode(id, {
@@ -269,11 +334,23 @@ export class Simulation {
       app: kvStoreFactory(),
       ...(restart ? { durable: this.disks[id]! } : {}),
     });
-    if (restart) {
-      this.checker.onExecutionReset(id, this.disks[id]!.checkpoint?.cert.seq ?? 0);
-      this.handle(id, node.replica.takeRestoreOutputs());
-    }
     return node;
+  }
+
+  /** One step of a node, and everything it causes: its outputs, then any raw frames it wants sent. */
+  private stepNode(id: number, node: SimNode, input: Input): void {
+    this.handle(id, node.step(input));
+    this.sendRaw(id, node);
+  }
+
+  private sendRaw(id: number, node: SimNode): void {
+    const raw = node.takeRawFrames?.();
+    if (!raw) return;
+    for (const r of raw) {
+      const targets = r.to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [r.to];
+      for (const to of targets) this.network.send(id, to, r.frame, this.now);
+      if (this.opts.trace) this.trace(`R${id} → ${r.to === 'all' ? '*' : `R${r.to}`} raw frame of ${r.frame.length} bytes`);
+    }
   }
 
   trace(line: string): void {
@@ -304,12 +381,22 @@ export class Simulation {
     }
     for (const ev of out.events) {
       if (ev.type === 'drop') {
+        if (honest) {
+          bump(this.detections.drops, normalizeReason(ev.reason));
+          if (ev.from !== undefined) bump(this.detections.dropsFrom, ev.from);
+        }
         if (this.opts.trace) this.trace(`R${id} drops: ${ev.reason}${ev.from === undefined ? '' : ` (from ${ev.from})`}`);
         continue;
       }
-      if (ev.type === 'view-change-started') this.counts.viewChanges++;
-      if (ev.type === 'state-transferred') this.counts.stateTransfers++;
-      if (ev.type === 'fast-path-fallback') this.counts.fallbacks++;
+      // Counted for correct replicas only: what a Byzantine node's embedded replica does is its own business.
+      if (ev.type === 'view-change-started' && honest) this.counts.viewChanges++;
+      if (ev.type === 'state-transferred' && honest) this.counts.stateTransfers++;
+      if (ev.type === 'fast-path-fallback' && honest) this.counts.fallbacks++;
+      if (ev.type === 'misbehaviour' && honest) {
+        bump(this.detections.misbehaviourBy, ev.culprit);
+        bump(this.detections.misbehaviour, normalizeReason(ev.what));
+        if (this.detections.first.length < 10) this.detections.first.push({ at: this.now, by: id, culprit: ev.culprit, what: ev.what });
+      }
       if (ev.type === 'alarm' && honest) this.checker.report(`alarm at replica ${id}: ${ev.what}`);
       this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
     }
@@ -384,15 +471,19 @@ export class Simulation {
     const decoded = decodeMessage(frame);
     if (!decoded.ok) {
       this.trace(`${String(to)} drops a frame from ${String(from)}: ${decoded.reason}`);
+      if (typeof to === 'number' && this.nodes[to]?.honest) bump(this.detections.malformedFrames, normalizeReason(decoded.reason));
       return;
     }
     const m: Message = decoded.message;
     if (typeof to === 'string') {
       const client = this.clients[Number(to.slice('client:'.length))];
       if (!client || m.type !== 'reply') return;
+      this.noteReply(client.opts.id, m);
       const r = client.onReply(m);
+      if (r.rejected) bump(this.detections.clientRejections, normalizeReason(r.rejected));
       if (r.accepted) {
         const last = client.accepted[client.accepted.length - 1]!;
+        this.onReplyAccepted(client.opts.id, last.ts, `${last.slot}/${toHex(last.result)}`);
         this.checker.onClientAccepted(client.opts.id, last.ts, last.slot, last.result);
         this.trace(`client ${client.opts.id} completes request ${last.ts} (slot ${last.slot})`);
         if (r.op) this.opts.observer?.completed?.(client.opts.id, r.op, this.now);
@@ -404,18 +495,51 @@ export class Simulation {
     if (m.type === 'reply') return;
     this.noteHops(to, m, hops);
     const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
-    this.handle(to, node.step(input));
+    this.stepNode(to, node, input);
+  }
+
+  /**
+   * Client-side detection: a validly signed reply whose (slot, result) differs from what the client
+   * accepted for that request is a lie, attributed to its signer (correct replicas never differ).
+   */
+  private noteReply(clientId: number, m: Extract<Message, { type: 'reply' }>): void {
+    if (m.clientId !== clientId || !this.auth.isReplica(m.from)) return;
+    if (!this.auth.verifyReplica(m.from, this.auth.statements.reply(m.view, m.clientId, m.ts, m.slot, m.result), m.sig)) return;
+    const request = `${clientId}:${m.ts}`;
+    const key = `${m.slot}/${toHex(m.result)}`;
+    const accepted = this.acceptedReply.get(request);
+    if (accepted !== undefined) {
+      if (key !== accepted) bump(this.detections.wrongReplies, m.from);
+      return;
+    }
+    let log = this.replyLog.get(request);
+    if (!log) this.replyLog.set(request, (log = new Map()));
+    // A replica's first different answer counts; the same answer twice is a retransmission.
+    const prior = log.get(m.from);
+    if (prior === undefined) log.set(m.from, key);
+    else if (prior !== key) bump(this.detections.wrongReplies, m.from);
+  }
+
+  private onReplyAccepted(clientId: number, ts: number, key: string): void {
+    const request = `${clientId}:${ts}`;
+    this.acceptedReply.set(request, key);
+    for (const [from, k] of this.replyLog.get(request) ?? []) if (k !== key) bump(this.detections.wrongReplies, from);
+    this.replyLog.delete(request);
   }
 
   /** Advances the virtual clock by one tick. */
   private tick(chaos: boolean): void {
     this.now++;
     for (const f of this.opts.script ?? []) if (f.at === this.now) this.applyScripted(f);
+    if (this.scriptedHealAt === this.now) {
+      this.network.heal();
+      this.trace('network heals');
+    }
     if (chaos) this.injectFaults();
     for (const p of this.network.due(this.now)) this.deliver(p.to, p.from, p.frame, p.hops);
     for (let id = 0; id < this.nodes.length; id++) {
       const node = this.nodes[id];
-      if (node) this.handle(id, node.step({ kind: 'tick' }));
+      if (node) this.stepNode(id, node, { kind: 'tick' });
     }
     for (const c of this.clients) {
       for (const s of c.tick(this.now)) {
@@ -427,6 +551,7 @@ export class Simulation {
   }
 
   private chaos = { crashRate: 0, partitionRate: 0, partitionUntil: 0 };
+  private scriptedHealAt = -1;
 
   private drawFaults(): void {
     if (!this.opts.networkFaults) return;
@@ -447,13 +572,18 @@ export class Simulation {
     const p = this.prng;
     if (this.opts.crash) {
       const down = this.nodes.filter((x) => !x).length;
-      if (down + (this.opts.silent?.length ?? 0) < this.config.f && p.chance(1 / 120)) {
+      const byzantineUp = [...this.byzantine.keys()].filter((id) => this.nodes[id]);
+      if (down + this.faultyBudgetUsed < this.config.f && p.chance(1 / 120)) {
         // Half of the crashes hit the current leader: the case a view change must survive.
         const alive = this.nodes.flatMap((x, id) => (x ? [id] : []));
         const views = alive.map((id) => this.nodes[id]!.view);
         const leader = leaderOf(Math.max(...views), this.config.n);
         const victim = p.chance(0.5) && this.nodes[leader] ? leader : p.pick(alive);
         this.crash(victim);
+      } else if (byzantineUp.length > 0 && p.chance(1 / 240)) {
+        // The f budget is spent on Byzantine replicas, but they may still crash and restart from
+        // their disk: a strategy must resume from durable state like a replica does.
+        this.crash(p.pick(byzantineUp));
       } else if (down > 0 && p.chance(1 / 80)) {
         const dead = this.nodes.flatMap((x, id) => (x ? [] : [id]));
         this.restart(p.pick(dead));
@@ -486,6 +616,15 @@ export class Simulation {
       case 'isolate':
         this.network.isolate(f.replicas, this.replicaAddresses);
         return this.trace(`partition: {${f.replicas.join(',')}} cut off`);
+      case 'isolate-leader': {
+        const views = this.nodes.flatMap((x) => (x && x.honest ? [x.view] : []));
+        const leader = leaderOf(Math.max(0, ...views), this.config.n);
+        this.network.isolate([leader], this.replicaAddresses);
+        // Random partitions must not heal it early, and it heals on its own.
+        this.chaos.partitionUntil = Math.max(this.chaos.partitionUntil, this.now + f.ticks);
+        this.scriptedHealAt = this.now + f.ticks;
+        return this.trace(`partition: leader {${leader}} cut off for ${f.ticks} ticks`);
+      }
       case 'heal':
         this.network.heal();
         return this.trace('network heals');
@@ -515,7 +654,17 @@ export class Simulation {
   restart(id: number): void {
     if (this.nodes[id]) return;
     this.trace(`^ R${id} restarts from disk (view ${this.disks[id]!.view}, checkpoint ${this.disks[id]!.checkpoint?.cert.seq ?? 0})`);
-    this.nodes[id] = this.startNode(id, true);
+    const node = this.startNode(id, true);
+    this.nodes[id] = node;
+    if (node.honest) this.checker.onExecutionReset(id, this.disks[id]!.checkpoint?.cert.seq ?? 0);
+    const out = node.takeRestoreOutputs?.();
+    if (out) this.handle(id, out);
+    this.sendRaw(id, node);
+  }
+
+  /** The node in replica slot `id` right now (undefined while crashed): tests read a strategy's own stats. */
+  nodeOf(id: number): SimNode | undefined {
+    return this.nodes[id];
   }
 
   private get clientsDone(): boolean {
@@ -525,6 +674,7 @@ export class Simulation {
   run(): SimResult {
     this.drawFaults();
     if (this.opts.silent?.length) this.faultsDescription += ` silent={${this.opts.silent.join(',')}}`;
+    if (this.byzantine.size > 0) this.faultsDescription += ` byzantine={${[...this.byzantine].map(([id, s]) => `${id}:${s}`).join(',')}}`;
     this.trace(`seed ${this.opts.seed}: n=${this.config.n} f=${this.config.f} ${this.faultsDescription}`);
     for (let t = 0; t < this.opts.steps && this.checker.violations.length === 0; t++) this.tick(true);
 
@@ -534,7 +684,7 @@ export class Simulation {
     const keepDown = this.opts.crash && this.prng.chance(0.3);
     for (let id = 0; id < this.nodes.length; id++) {
       if (!this.nodes[id]) {
-        if (keepDown && this.permanentlyDown.size + (this.opts.silent?.length ?? 0) < this.config.f) this.permanentlyDown.add(id);
+        if (keepDown && !this.byzantine.has(id) && this.permanentlyDown.size + this.faultyBudgetUsed < this.config.f) this.permanentlyDown.add(id);
         else this.restart(id);
       }
     }
@@ -575,6 +725,8 @@ export class Simulation {
       verifies: this.counts.verifies,
       bytes: this.network.stats.bytes,
       decisions: this.decisionCosts,
+      maxView: this.checker.highestView,
+      detections: this.detections,
       faults: this.faultsDescription,
       trace: this.traceLines,
     };
