@@ -59,3 +59,7 @@ export { ReplicaTransport, type TransportLimits, type LinkFaults } from './net/r
 export { ClientTransport } from './net/client-transport.ts';
 export { openLmdbStorage, type Durability } from './storage/lmdb-storage.ts';
 export { StorageError, type ReplicaStorage } from './storage/replica-storage.ts';
+
+// Byzantine replicas on demand, and the live nemesis.
+export { createByzantineNode, strategies, strategyNames, InMemoryCollusionHub, type StrategyName, type StrategyContext, type ByzantineNode, type CollusionHub } from './faults/registry.ts';
+export { runNemesis, type NemesisOptions, type NemesisReport } from './faults/nemesis.ts';

@@ -12,6 +12,7 @@ const commands: Record<string, { about: string; load: () => Promise<{ run: (argv
   keygen: { about: 'generate keys and cluster.json for a new cluster', load: async () => { const m = await import('./keygen.ts'); return { run: m.keygenCommand, help: m.keygenHelp }; } },
   sim: { about: 'run the deterministic simulator over many seeds', load: async () => { const m = await import('./sim.ts'); return { run: m.simCommand, help: m.simHelp }; } },
   twins: { about: 'Twins: enumerated scenarios with one replica twinned (same key) and partitions per round', load: async () => { const m = await import('./twins.ts'); return { run: m.twinsCommand, help: m.twinsHelp }; } },
+  nemesis: { about: 'a live cluster under kills, partitions and a Byzantine replica, then a verdict (npm run nemesis)', load: async () => { const m = await import('./nemesis.ts'); return { run: m.nemesisCommand, help: m.nemesisHelp }; } },
   faults: { about: 'the Byzantine strategies a replica can run with its real key; --sweep tests each one', load: async () => { const m = await import('./faults.ts'); return { run: m.faultsCommand, help: m.faultsHelp }; } },
   demo: { about: 'the simulator on one scripted schedule: a leader crash and recovery, narrated', load: async () => { const m = await import('./demo.ts'); return { run: m.demoCommand }; } },
 };

@@ -11,6 +11,7 @@ import { readClusterFile, type Cluster } from '../cluster/cluster-file.ts';
 import { clientKeyIn, clusterFileIn, generateCluster } from '../cluster/generate.ts';
 import { readKeyFile } from '../cluster/key-file.ts';
 import { Client, type Answer } from '../client/client.ts';
+import { isStrategyName, type StrategyName } from '../faults/registry.ts';
 import { ReplicaProcesses } from '../server/replica-processes.ts';
 import { intOption, UsageError } from './args.ts';
 
@@ -23,6 +24,8 @@ export const upHelp = `byzpax up — run a local cluster of replica processes
   --demo           run a client workload (kill -9 of the leader half-way), print it, and stop
   --ops K          operations in the demo (default 40)
   --base-port P    replica i listens on 127.0.0.1:P+i, when keys are generated (default 7400)
+  --byzantine S    id:strategy,… replicas that attack instead of following the protocol, with
+                   their real keys (at most f; strategies: byzpax faults). Colluders share a process
   --no-fsync, --delay-ms MS, --jitter-ms MS, --loss P, --log-level L
                    passed to every replica (see byzpax replica --help)
 `;
@@ -32,7 +35,28 @@ function statusLine(procs: ReplicaProcesses, n: number, id: number): string {
   const s = procs.status[id];
   if (!procs.isRunning(id)) return `  R${id}  down`;
   if (!s) return `  R${id}  starting`;
-  return `  R${id}  view ${s.view} (leader R${s.leader}${s.normal ? '' : ', changing view'})  committed ${s.executed}  fast ${s.fastCommits} / classic ${s.classicCommits}  peers ${s.peers.length}/${n - 1}${s.drops ? `  drops ${s.drops}` : ''}`;
+  if (s.byzantine) return `  R${id}  BYZANTINE (${s.byzantine})  claims view ${s.view}, committed ${s.executed}  peers ${s.peers.length}/${n - 1}`;
+  const detected = Object.entries(s.detected).map(([culprit, count]) => `R${culprit}×${count}`);
+  return (
+    `  R${id}  view ${s.view} (leader R${s.leader}${s.normal ? '' : ', changing view'})  committed ${s.executed}  fast ${s.fastCommits} / classic ${s.classicCommits}  peers ${s.peers.length}/${n - 1}` +
+    `${s.drops ? `  drops ${s.drops}` : ''}${detected.length ? `  detected ${detected.join(' ')}` : ''}`
+  );
+}
+
+/** `0:equivocate,3:collude` → strategy per replica id, checked against the cluster. */
+function parseByzantine(spec: string | undefined, n: number, f: number): Map<number, StrategyName> {
+  const out = new Map<number, StrategyName>();
+  if (spec === undefined) return out;
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\d+):([a-z-]+)\s*$/.exec(part);
+    if (!m) throw new UsageError(`--byzantine takes id:strategy,… (got '${part}'; strategies: byzpax faults)`);
+    const id = Number(m[1]);
+    if (id >= n) throw new UsageError(`--byzantine ${id}: there are only replicas 0..${n - 1}`);
+    if (!isStrategyName(m[2]!)) throw new UsageError(`--byzantine ${id}: unknown strategy '${m[2]}' (see byzpax faults)`);
+    out.set(id, m[2]);
+  }
+  if (out.size > f) throw new UsageError(`--byzantine names ${out.size} replicas but f=${f}: with more than f faulty replicas no guarantee holds`);
+  return out;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,6 +77,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       'jitter-ms': { type: 'string' },
       loss: { type: 'string' },
       'log-level': { type: 'string' },
+      byzantine: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -103,7 +128,15 @@ export async function upCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const t0 = performance.now();
-  procs.startAll();
+  const byzantine = parseByzantine(values.byzantine, n, f);
+  const colluders = [...byzantine].filter(([, st]) => st === 'collude').map(([id]) => id);
+  for (let id = 0; id < n; id++) {
+    const st = byzantine.get(id);
+    if (st === undefined) procs.start(id);
+    else if (st !== 'collude') procs.start(id, ['--byzantine', st]);
+    else if (id === colluders[0]) procs.startGroup(colluders, ['--byzantine', 'collude']);
+  }
+  if (byzantine.size > 0) process.stdout.write(`Byzantine: ${[...byzantine].map(([id, st]) => `R${id} runs '${st}'`).join(', ')}${colluders.length > 1 ? ` (R${colluders.join(', R')} in one process, sharing what they see)` : ''}\n`);
   process.stdout.write(`starting ${n} replicas (f=${f}, mode ${cluster.params.mode ?? 'fast'}); logs in ${data}/replica-<id>.log\n`);
   try {
     if (!(await procs.formed(30_000))) {
@@ -112,7 +145,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     }
     const view = Math.max(...procs.status.map((x) => x?.view ?? 0));
     process.stdout.write(`cluster up in ${Math.round(performance.now() - t0)} ms, view ${view} led by R${procs.leader() ?? 0}\n`);
-    if (values.demo) return await demo(procs, cluster, dir, intOption(values.ops, 'ops', 40, 2), () => interrupted);
+    if (values.demo) return await demo(procs, cluster, dir, intOption(values.ops, 'ops', 40, 2), byzantine.size > 0, () => interrupted);
 
     const tty = process.stdout.isTTY;
     let drawn = 0;
@@ -136,7 +169,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   }
 }
 
-async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops: number, interrupted: () => boolean): Promise<number> {
+async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops: number, withByzantine: boolean, interrupted: () => boolean): Promise<number> {
   const key = readKeyFile(clientKeyIn(dir, 0), cluster, 'client');
   const client = await Client.connect({ cluster, key, retryMs: 300 });
   const latencies: number[] = [];
@@ -152,7 +185,8 @@ async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops:
   };
   try {
     for (let i = 0; i < ops && !interrupted(); i++) {
-      if (i === killAt) {
+      // With Byzantine replicas running, f is spent: no crash on top.
+      if (i === killAt && !withByzantine) {
         killed = procs.leader() ?? 0;
         procs.kill(killed);
         process.stdout.write(`  ! kill -9 replica ${killed} (the leader); the others must change view and carry on\n`);
@@ -180,9 +214,10 @@ async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops:
     }
     // The restarted replica catches up: every replica reaches the same slot with the same state.
     const caughtUp = await procs.waitFor(() => {
-      const s = procs.running().map((i) => procs.status[i]);
-      return s.length === cluster.config.n && s.every((x) => x?.normal && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+      const s = procs.running().map((i) => procs.status[i]).filter((x) => !x?.byzantine);
+      return s.length > 0 && s.every((x) => x?.normal && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
     }, 20_000);
+    const honest = procs.status.find((x) => x && !x.byzantine);
     const sorted = [...latencies].sort((a, b) => a - b);
     const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!.toFixed(1);
     process.stdout.write(
@@ -190,7 +225,7 @@ async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops:
         `latency: p50 ${pct(50)} ms, p90 ${pct(90)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms (the slow ones waited out the view change)\n` +
         `${cluster.urls.map((_, i) => statusLine(procs, cluster.config.n, i)).join('\n')}\n` +
         (caughtUp
-          ? `every replica executed the same ${procs.status[0]?.executed ?? 0} slots and holds the same state (digest ${procs.status[0]?.stateDigest.slice(0, 16)}…)\n`
+          ? `every ${withByzantine ? 'correct ' : ''}replica executed the same ${honest?.executed ?? 0} slots and holds the same state (digest ${honest?.stateDigest.slice(0, 16)}…)\n`
           : 'note: not every replica had caught up when the demo ended\n'),
     );
     return 0;

@@ -36,7 +36,11 @@ export interface ClientOptions {
   key: Pick<KeyFile, 'id' | 'seed'>;
   /** Wait this long for f+1 replicas to be reachable before giving up (ms). */
   connectTimeoutMs?: number;
-  /** First retransmission to all replicas after this long (ms); doubles up to 8×. */
+  /**
+   * First retransmission to all replicas after at least this long (ms); doubles up to 8×. The
+   * wait also adapts to the answers' latency (3× its smoothed value, as TCP's retransmission timer
+   * does), so a loaded cluster is not hit by every client re-sending every request to every replica.
+   */
   retryMs?: number;
   /** An operation fails after this long without an agreed answer (ms). */
   operationTimeoutMs?: number;
@@ -53,6 +57,9 @@ export interface Answer {
 
 export class ClientError extends Error {}
 
+/** The adaptive part of the retransmission wait never exceeds this (ms). */
+const MAX_ADAPTIVE_RETRY_MS = 5_000;
+
 interface Pending {
   request: ClientRequest;
   quorum: ReplyQuorum;
@@ -67,6 +74,8 @@ export class Client {
   private readonly auth: Auth;
   private readonly signer: Signer;
   private believedView = 0;
+  /** Smoothed latency of answered requests (ms), undefined before the first answer. */
+  private smoothedLatencyMs: number | undefined;
   private lastTs: number;
   private pending: Pending | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -154,11 +163,11 @@ export class Client {
       const p: Pending = { request, quorum: new ReplyQuorum(this.auth, this.id, ts, this.cluster.config.f + 1), sentAt: performance.now(), resolve, reject, timers: [] };
       this.pending = p;
       this.transport.send(leaderOf(this.believedView, this.cluster.config.n), frame);
-      let wait = this.opts.retryMs;
+      let wait = Math.max(this.opts.retryMs, Math.min(3 * (this.smoothedLatencyMs ?? 0), MAX_ADAPTIVE_RETRY_MS));
       const retry = () => {
         if (this.pending !== p) return;
         this.transport.send('all', frame);
-        wait = Math.min(wait * 2, this.opts.retryMs * 8);
+        wait = Math.min(wait * 2, Math.max(this.opts.retryMs * 8, wait));
         p.timers.push(setTimeout(retry, wait));
       };
       p.timers.push(setTimeout(retry, wait));
@@ -190,7 +199,9 @@ export class Client {
     if (v.kind === 'pending') return;
     this.believedView = Math.max(this.believedView, v.view);
     this.finish(p);
-    p.resolve({ result: decodeKvResult(v.result), slot: v.slot, view: v.view, latencyMs: performance.now() - p.sentAt });
+    const latencyMs = performance.now() - p.sentAt;
+    this.smoothedLatencyMs = this.smoothedLatencyMs === undefined ? latencyMs : 0.875 * this.smoothedLatencyMs + 0.125 * latencyMs;
+    p.resolve({ result: decodeKvResult(v.result), slot: v.slot, view: v.view, latencyMs });
   }
 
   private reject(reason: string): void {

@@ -15,7 +15,7 @@ import type { Heartbeat } from './heartbeat.ts';
 import { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
 import type { NetLog } from './net-log.ts';
-import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, type SendOutcome } from './ws-util.ts';
+import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, type SendOutcome, corkSocket } from './ws-util.ts';
 
 /** An authenticated inbound connection. */
 export class InboundConnection {
@@ -32,6 +32,10 @@ export class InboundConnection {
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
+  }
+
+  cork(on: boolean): void {
+    corkSocket(this.ws, on);
   }
 
   close(code: number, reason: string): void {

@@ -15,7 +15,7 @@ import type { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
 import { FaultyLink, type LinkFaults } from './link-faults.ts';
 import type { NetLog } from './net-log.ts';
-import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame } from './ws-util.ts';
+import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, corkSocket } from './ws-util.ts';
 
 export interface LinkReceiver {
   maxFrameBytes: number;
@@ -77,6 +77,11 @@ export class OutboundLink {
     if (this.started || this.closed) return;
     this.started = true;
     this.dial();
+  }
+
+  /** Holds writes until `cork(false)`, so a batch of frames leaves in one system call. */
+  cork(on: boolean): void {
+    if (this.up) corkSocket(this.ws, on);
   }
 
   /** Never throws: a frame that cannot leave is dropped and counted. */

@@ -10,9 +10,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster } from '../cluster/cluster-file.ts';
 import { clusterFileIn, replicaKeyIn } from '../cluster/generate.ts';
+import type { LinkFaults } from '../net/link-faults.ts';
 import type { ReplicaStatus } from './replica-server.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/byzpax', import.meta.url));
+
+/** Messages a parent sends a replica process over IPC (`byzpax replica` carries them out). */
+export type ReplicaControl = { type: 'link-faults'; replica: number; peer: number | 'all'; faults: LinkFaults };
 
 export interface ReplicaProcessesOptions {
   cluster: Cluster;
@@ -56,46 +60,69 @@ export class ReplicaProcesses {
   }
 
   start(id: number, extraArgs: string[] = []): void {
-    if (this.children[id]) throw new Error(`replica ${id} is already running`);
+    this.startGroup([id], extraArgs);
+  }
+
+  /**
+   * One process for several replicas: how colluding Byzantine replicas run (`--byzantine collude`
+   * shares what they see inside the process). Killing any of them kills the group.
+   */
+  startGroup(ids: number[], extraArgs: string[] = []): void {
+    for (const id of ids) if (this.children[id]) throw new Error(`replica ${id} is already running`);
     mkdirSync(this.opts.dataDir, { recursive: true });
-    const log = openSync(this.logFile(id), 'a');
+    const log = openSync(this.logFile(ids[0]!), 'a');
     const args = [
       ...(this.opts.nodeArgs ?? []),
       BIN,
       'replica',
       '--cluster',
       clusterFileIn(this.opts.keyDir),
-      '--key',
-      replicaKeyIn(this.opts.keyDir, id),
-      '--data',
-      join(this.opts.dataDir, `replica-${id}`),
+      ...ids.flatMap((id) => ['--key', replicaKeyIn(this.opts.keyDir, id), '--data', join(this.opts.dataDir, `replica-${id}`)]),
       ...(this.opts.args ?? []),
       ...extraArgs,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log, 'ipc'] });
     closeSync(log);
-    this.children[id] = child;
+    for (const id of ids) this.children[id] = child;
     child.on('message', (m: { type?: string; status?: ReplicaStatus }) => {
-      if (m?.type === 'status' && m.status && this.children[id] === child) this.status[id] = m.status;
+      const id = m?.status?.id;
+      if (m?.type === 'status' && id !== undefined && this.children[id] === child) this.status[id] = m.status;
     });
     child.on('exit', (code, signal) => {
-      if (this.children[id] !== child) return;
-      this.children[id] = undefined;
-      this.status[id] = undefined;
-      if (!this.stopping) this.opts.onUnexpectedExit?.(id, signal ?? `exit code ${code}`);
+      for (const id of ids) {
+        if (this.children[id] !== child) continue;
+        this.children[id] = undefined;
+        this.status[id] = undefined;
+        if (!this.stopping) this.opts.onUnexpectedExit?.(id, signal ?? `exit code ${code}`);
+      }
     });
+  }
+
+  /** Changes the injected faults on `replica`'s links to `peer` at run time (partitions, delay, loss). */
+  setLinkFaults(replica: number, peer: number | 'all', faults: LinkFaults): void {
+    const control: ReplicaControl = { type: 'link-faults', replica, peer, faults };
+    this.children[replica]?.send(control);
+  }
+
+  /** The operating-system process id of the process running `replica`. */
+  pid(replica: number): number | undefined {
+    return this.children[replica]?.pid;
   }
 
   startAll(): void {
     for (let i = 0; i < this.n; i++) this.start(i);
   }
 
-  /** kill -9: no shutdown hook runs, whatever was not fsync'd is lost. */
+  /** kill -9 (of the whole process, if it hosts a group): no shutdown hook runs, whatever was not fsync'd is lost. */
   kill(id: number): void {
     const c = this.children[id];
-    this.children[id] = undefined;
-    this.status[id] = undefined;
-    c?.kill('SIGKILL');
+    if (!c) return;
+    for (let i = 0; i < this.children.length; i++) {
+      if (this.children[i] !== c) continue;
+      this.children[i] = undefined;
+      this.status[i] = undefined;
+    }
+    c.kill('SIGKILL');
   }
 
   /** The leader by the view most running replicas report (undefined before any status arrived). */
@@ -138,7 +165,7 @@ export class ReplicaProcesses {
   /** SIGTERM to every running replica (clean shutdown), SIGKILL to any still running after 5 s. */
   async stop(): Promise<void> {
     this.stopping = true;
-    const live = this.children.flatMap((c) => (c ? [c] : []));
+    const live = [...new Set(this.children.flatMap((c) => (c ? [c] : [])))];
     await Promise.all(
       live.map(
         (c) =>

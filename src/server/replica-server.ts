@@ -16,6 +16,7 @@ import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import { leaderOf, type ProtocolParams } from '../core/config.ts';
 import type { Input, Outputs, PersistOp, ProtocolEvent } from '../core/io.ts';
 import { Replica } from '../core/replica.ts';
+import { createByzantineNode, type CollusionHub, type RawFrame, type StrategyName } from '../faults/registry.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
@@ -39,6 +40,11 @@ export interface ReplicaServerOptions {
   faults?: LinkFaults;
   /** 'fsync' (default) or 'os-cache' (survives kill -9, not power loss; see src/storage/lmdb-storage.ts). */
   durability?: Durability;
+  /**
+   * Run a Byzantine strategy (src/faults) instead of the honest protocol, with this replica's real
+   * key. Colluders of one attack share `hub`, so they run in one process (see byzpax replica).
+   */
+  byzantine?: { strategy: StrategyName; hub?: CollusionHub };
   /** Storage to use instead of lmdb in `dataDir` (tests). */
   storage?: ReplicaStorage;
 }
@@ -57,6 +63,10 @@ export interface ReplicaStatus {
   viewChanges: number;
   peers: number[];
   drops: number;
+  /** Set when this replica runs a Byzantine strategy instead of the protocol. */
+  byzantine?: StrategyName;
+  /** Misbehaviour this (honest) replica detected, by culprit replica id. */
+  detected: Record<number, number>;
   /** Cost counters since start: Ed25519 signatures made, signature checks run (cache hits excluded). */
   signs: number;
   verifies: number;
@@ -82,8 +92,14 @@ const MAX_INPUTS_PER_BATCH = 256;
 /** Inputs waiting beyond this are client requests first to go: a flood must not exhaust memory. */
 const MAX_QUEUED_INPUTS = 20_000;
 
+/** What the driver steps: the honest replica, or a Byzantine node in its place. */
+type DrivenNode = Pick<Replica, 'step' | 'view' | 'executed'> & { takeRestoreOutputs?(): Outputs; takeRawFrames?(): RawFrame[] };
+
 export class ReplicaServer {
-  readonly replica: Replica;
+  /** The honest replica; undefined when this replica runs a Byzantine strategy instead. */
+  readonly replica: Replica | undefined;
+  private readonly node: DrivenNode;
+  private readonly detected = new Map<number, number>();
   readonly transport: ReplicaTransport;
   readonly counters = new Map<string, number>();
   /** Called once the replica stopped itself after a storage failure or an internal error. */
@@ -121,15 +137,24 @@ export class ReplicaServer {
     const signer = (this.signer = new Signer(opts.seed));
     const verifier = (this.verifier = new SignatureVerifier());
     const durable = storage.load();
-    this.replica = new Replica({
-      id,
-      config: cluster.config,
-      params: { ...realTimeParams, ...cluster.params, ...opts.params },
-      signer,
-      verifier,
-      app: kvStoreFactory(),
-      ...(durable ? { durable } : {}),
-    });
+    const params = { ...realTimeParams, ...cluster.params, ...opts.params };
+    if (opts.byzantine) {
+      this.replica = undefined;
+      this.node = createByzantineNode(opts.byzantine.strategy, {
+        id,
+        config: cluster.config,
+        params,
+        signer,
+        verifier,
+        random: { next: Math.random },
+        durable,
+        hub: opts.byzantine.hub,
+        app: kvStoreFactory,
+      });
+      this.log.warn({ strategy: opts.byzantine.strategy }, 'BYZANTINE: this replica runs an attack, not the protocol');
+    } else {
+      this.node = this.replica = new Replica({ id, config: cluster.config, params, signer, verifier, app: kvStoreFactory(), ...(durable ? { durable } : {}) });
+    }
     this.transport = new ReplicaTransport({
       config: cluster.config,
       urls: cluster.urls,
@@ -142,22 +167,36 @@ export class ReplicaServer {
     });
     this.transport.onReplicaFrame = (from, frame) => this.onFrame(frame, { replica: from });
     this.transport.onClientFrame = (clientId, frame) => this.onFrame(frame, { client: clientId });
-    if (durable) this.log.info({ view: this.replica.view, executed: this.replica.executed }, 'recovered from disk');
+    if (durable) this.log.info({ view: this.node.view, executed: this.node.executed }, 'recovered from disk');
   }
 
   static async start(opts: ReplicaServerOptions): Promise<ReplicaServer> {
     const storage = opts.storage ?? (await openLmdbStorage(opts.dataDir, { clusterId: opts.cluster.config.clusterId, replicaId: opts.id }, opts.durability));
     const server = new ReplicaServer(opts, storage);
     // A restarted replica re-announces what it persisted (its view, its NEW-VIEW) before anything else.
-    await server.emit([server.replica.takeRestoreOutputs()]);
+    const restored = server.node.takeRestoreOutputs?.();
+    if (restored) await server.emit([restored]);
     await server.transport.start();
     server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
-    server.log.info({ view: server.replica.view, leader: server.replica.leader, url: opts.cluster.urls[opts.id] }, 'replica started');
+    server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config.n), url: opts.cluster.urls[opts.id] }, 'replica started');
     return server;
   }
 
+  get id(): number {
+    return this.opts.id;
+  }
+
+  /** The view and last executed slot this replica is at (what a Byzantine one claims). */
+  get view(): number {
+    return this.node.view;
+  }
+
+  get executed(): number {
+    return this.node.executed;
+  }
+
   status(): ReplicaStatus {
-    const c = this.replica.counters;
+    const c = this.replica?.counters ?? new Map<string, number>();
     const cpu = process.cpuUsage();
     let drops = 0;
     for (const [k, v] of c) if (k.startsWith('drop')) drops += v;
@@ -165,10 +204,10 @@ export class ReplicaServer {
     for (const [k, v] of this.transport.counters) if (REJECTED_BY_TRANSPORT.test(k)) drops += v;
     return {
       id: this.opts.id,
-      view: this.replica.view,
-      leader: leaderOf(this.replica.view, this.opts.cluster.config.n),
-      normal: this.replica.status === 'normal',
-      executed: this.replica.executed,
+      view: this.node.view,
+      leader: leaderOf(this.node.view, this.opts.cluster.config.n),
+      normal: this.replica ? this.replica.status === 'normal' : true,
+      executed: this.node.executed,
       stateDigest: this.stateDigestHex(),
       fastCommits: c.get('fast commits') ?? 0,
       classicCommits: c.get('classic commits') ?? 0,
@@ -176,6 +215,8 @@ export class ReplicaServer {
       viewChanges: this.viewChanges,
       peers: this.transport.connectedPeers(),
       drops,
+      ...(this.opts.byzantine ? { byzantine: this.opts.byzantine.strategy } : {}),
+      detected: Object.fromEntries(this.detected),
       signs: this.signer.signed,
       verifies: this.verifier.stats.verified,
       bytesOut: this.bytesOut,
@@ -186,6 +227,7 @@ export class ReplicaServer {
   }
 
   private stateDigestHex(): string {
+    if (!this.replica) return '';
     if (this.digestAt.executed !== this.replica.executed) this.digestAt = { executed: this.replica.executed, hex: toHex(this.replica.stateDigest()) };
     return this.digestAt.hex;
   }
@@ -246,7 +288,7 @@ export class ReplicaServer {
         const outputs: Outputs[] = [];
         for (const input of inputs) {
           if (input.kind === 'tick') this.tickQueued = false;
-          outputs.push(this.replica.step(input));
+          outputs.push(this.node.step(input));
         }
         await this.emit(outputs);
       }
@@ -290,20 +332,26 @@ export class ReplicaServer {
       for (const op of persist) this.heldRecords.push(op);
       if (this.heldRecords.length > 0 && performance.now() - this.lastRecordFlush >= RECORD_FLUSH_MS) this.flushRecords();
     }
-    for (const out of outputs) {
-      for (const s of out.send) {
-        const frame = encodeMessage(s.message);
-        this.bytesOut += frame.byteLength * (s.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
-        this.transport.send(s.to, frame);
+    this.transport.batch(() => {
+      for (const out of outputs) {
+        for (const s of out.send) {
+          const frame = encodeMessage(s.message);
+          this.bytesOut += frame.byteLength * (s.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+          this.transport.send(s.to, frame);
+        }
+        for (const r of out.replies) {
+          const frame = encodeMessage(r.message);
+          this.bytesOut += frame.byteLength;
+          this.transport.sendToClient(r.clientId, frame);
+        }
+        for (const ev of out.events) this.logEvent(ev);
+        for (const r of this.node.takeRawFrames?.() ?? []) {
+          this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+          this.transport.send(r.to, r.frame);
+        }
+        for (const e of out.executed) this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed');
       }
-      for (const r of out.replies) {
-        const frame = encodeMessage(r.message);
-        this.bytesOut += frame.byteLength;
-        this.transport.sendToClient(r.clientId, frame);
-      }
-      for (const ev of out.events) this.logEvent(ev);
-      for (const e of out.executed) this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed');
-    }
+    });
   }
 
   private flushRecords(): void {
@@ -318,7 +366,7 @@ export class ReplicaServer {
   }
 
   private logEvent(ev: ProtocolEvent): void {
-    const view = this.replica.view;
+    const view = this.node.view;
     switch (ev.type) {
       case 'drop':
         return this.log.warn({ view, from: ev.from, reason: ev.reason }, 'dropped message');
@@ -328,6 +376,7 @@ export class ReplicaServer {
       case 'new-view-installed':
         return this.log.info({ view: ev.view, leader: ev.leader, reproposed: ev.reproposed }, 'new view installed');
       case 'misbehaviour':
+        this.detected.set(ev.culprit, (this.detected.get(ev.culprit) ?? 0) + 1);
         return this.log.error({ view, culprit: ev.culprit, what: ev.what }, 'misbehaviour detected');
       case 'checkpoint-stable':
         return this.log.info({ view, slot: ev.seq }, 'checkpoint stable');
