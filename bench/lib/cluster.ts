@@ -4,34 +4,15 @@
  * test/e2e/local-cluster.ts (the benchmarks do not import test code).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/cluster/cluster-file.ts';
+import { freePortRange } from '../../src/cluster/free-ports.ts';
 import { clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
 import { Client } from '../../src/client/client.ts';
 import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
 import type { ReplicaStatus } from '../../src/server/replica-server.ts';
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port such that base..base+count-1 are all free on 127.0.0.1. */
-async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 export interface BenchClusterOptions {
   n: number;

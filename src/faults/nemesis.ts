@@ -15,9 +15,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { checkOperations } from '../check/linearizability.ts';
 import { kvModel } from '../check/kv-model.ts';
+import { freePortRange } from '../cluster/free-ports.ts';
 import { clientKeyIn, generateCluster } from '../cluster/generate.ts';
 import { readKeyFile } from '../cluster/key-file.ts';
 import { Client } from '../client/client.ts';
@@ -73,22 +73,6 @@ function prng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freeBasePort(count: number, random: () => number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await free(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
-}
-
 export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => undefined);
@@ -96,7 +80,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-nemesis-'));
   const keyDir = join(dir, 'keys');
-  const { cluster } = generateCluster({ dir: keyDir, n: o.n, clients: o.clients, mode: o.mode, basePort: await freeBasePort(o.n, Math.random) });
+  const { cluster } = generateCluster({ dir: keyDir, n: o.n, clients: o.clients, mode: o.mode, basePort: await freePortRange(o.n) });
   const { n, f } = cluster.config;
   const byz = o.byzantine ?? Math.floor(random() * n);
   const pool = o.strategies ?? strategyNames.filter((s) => s !== 'crash-recover' && s !== 'collude');
