@@ -3,11 +3,11 @@
  * storage, a tick timer, the key-value application and pino logs.
  *
  * The driver loop follows the core's contract (src/core/io.ts) like etcd-raft's Ready loop:
- * inputs (frames, ticks) queue up; a batch of them is stepped through the core; every PersistOp of
- * the batch is written in ONE fsync'd transaction; only then do the batch's messages and replies
- * leave. Group commit keeps the fsync cost per batch, not per message, and the ordering rule
- * "persist before send" holds for every message, because no message of the batch leaves before
- * the transaction that covers all of its steps.
+ * inputs (frames, ticks) queue up; a batch of them is stepped through the core; the batch's
+ * promises (its view, its votes, a NEW-VIEW) are written in ONE fsync'd transaction, and only then
+ * do the batch's messages and replies leave (see emit for why records may trail behind). Group
+ * commit keeps the fsync cost per batch, not per message, and "persist before send" holds for
+ * every message, because none leaves before the transaction that covers every step it rests on.
  */
 import type { Logger } from 'pino';
 import { kvStoreFactory } from '../app/kv-store.ts';
