@@ -14,31 +14,17 @@ import { ReplicatedState } from '../core/replicated-state.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from '../core/view-change.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
+import { RandomDraws } from '../sim/prng.ts';
 import type { DurableState } from '../core/durable.ts';
 import { defaultTuning, type ByzantineNode, type RandomSource, type RawFrame, type StrategyContext, type StrategyName, type StrategyTuning } from './types.ts';
 
-/** Small helpers over a `RandomSource`. */
-export class Dice {
-  constructor(private readonly source: RandomSource) {}
+/** The simulator's draws (pick, shuffle, chance…) over a strategy's `RandomSource`. */
+export class Dice extends RandomDraws {
+  constructor(private readonly source: RandomSource) {
+    super();
+  }
   next(): number {
     return this.source.next();
-  }
-  chance(p: number): boolean {
-    return this.source.next() < p;
-  }
-  int(n: number): number {
-    return Math.min(n - 1, Math.floor(this.source.next() * n));
-  }
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
-    return items[this.int(items.length)]!;
-  }
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
   }
 }
 

@@ -1,14 +1,50 @@
 /**
+ * The draws every random source offers on top of `next()` (uniform in [0, 1)): the simulator's
+ * Prng and the Byzantine strategies' dice (src/faults) share them.
+ */
+export abstract class RandomDraws {
+  abstract next(): number;
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.min(n - 1, Math.floor(this.next() * n));
+  }
+
+  /** Uniform integer in [lo, hi]. */
+  range(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('pick from an empty list');
+    return items[this.int(items.length)]!;
+  }
+
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [items[i], items[j]] = [items[j]!, items[i]!];
+    }
+    return items;
+  }
+}
+
+/**
  * A small seeded PRNG (sfc32, seeded through splitmix32) for the simulator. Every random choice
  * of a run comes from one instance, so a seed replays exactly.
  */
-export class Prng {
+export class Prng extends RandomDraws {
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
   constructor(seed: number) {
+    super();
     let s = seed >>> 0;
     const split = () => {
       s = (s + 0x9e3779b9) >>> 0;
@@ -37,33 +73,6 @@ export class Prng {
   /** Uniform in [0, 1). */
   next(): number {
     return this.nextU32() / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-
-  /** Uniform integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
-    return items[this.int(items.length)]!;
-  }
-
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items;
   }
 
   /** A child generator, so adding draws in one part of the simulator does not shift another's. */
