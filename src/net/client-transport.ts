@@ -45,10 +45,7 @@ export class ClientTransport {
     this.verifier = verifier;
     this.limits = resolveLimits(opts.limits);
     this.log = new NetLog(opts.logger);
-    this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, (ws) => {
-      this.log.event('close: dead peer (no pong)', {});
-      ws.terminate();
-    });
+    this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, this.log);
     const faults = validateFaults(opts.faults ?? {});
     const dialler = new HandshakeDialler(config, { role: 'client', id }, signer, verifier);
     const limits = this.limits;

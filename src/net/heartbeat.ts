@@ -5,6 +5,7 @@
  * terminated, which frees its buffers and, on a dialled link, triggers a reconnect.
  */
 import type { WebSocket } from 'ws';
+import type { NetLog } from './net-log.ts';
 
 export class Heartbeat {
   private readonly alive = new Map<WebSocket, boolean>();
@@ -12,8 +13,14 @@ export class Heartbeat {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly onDead: (ws: WebSocket) => void,
+    private readonly log: NetLog,
   ) {}
+
+  /** A dead peer's socket is counted and terminated. */
+  private onDead(ws: WebSocket): void {
+    this.log.event('close: dead peer (no pong)', {});
+    ws.terminate();
+  }
 
   watch(ws: WebSocket): void {
     this.alive.set(ws, true);

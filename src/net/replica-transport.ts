@@ -65,10 +65,7 @@ export class ReplicaTransport {
     if (urls.length !== config.n) throw new Error(`${urls.length} replica URLs for n=${config.n}`);
     this.limits = resolveLimits(opts.limits);
     this.log = new NetLog(opts.logger);
-    this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, (ws) => {
-      this.log.event('close: dead peer (no pong)', {});
-      ws.terminate();
-    });
+    this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, this.log);
     const faults = validateFaults(opts.faults ?? {});
     const dialler = new HandshakeDialler(config, { role: 'replica', id }, signer, verifier);
     for (let peer = 0; peer < config.n; peer++) {
