@@ -345,11 +345,12 @@ export class ReplicaServer {
           this.transport.sendToClient(r.clientId, frame);
         }
         for (const ev of out.events) this.logEvent(ev);
-        for (const r of this.node.takeRawFrames?.() ?? []) {
-          this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
-          this.transport.send(r.to, r.frame);
-        }
         for (const e of out.executed) this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed');
+      }
+      // A Byzantine node's undecodable frames, produced by any of the batch's steps.
+      for (const r of this.node.takeRawFrames?.() ?? []) {
+        this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+        this.transport.send(r.to, r.frame);
       }
     });
   }
