@@ -124,6 +124,12 @@ class LmdbReplicaStorage implements ReplicaStorage {
   readonly #slots: SlotsDb;
   #closed = false;
   readonly #pending = new Set<Promise<void>>();
+  /**
+   * The stored checkpoint's sequence number (null: none), read once: every transaction needs it
+   * to drop records at or below it, and decoding the checkpoint record each time meant decoding
+   * its snapshot on every write.
+   */
+  #checkpointSeq: number | null | undefined;
 
   constructor(dir: string, env: RootDatabase<Uint8Array, string>, state: StateDb, slots: SlotsDb) {
     this.#dir = dir;
@@ -197,9 +203,12 @@ class LmdbReplicaStorage implements ReplicaStorage {
   #applyInTxn(ops: PersistOp[]): void {
     let view: ViewRecord | undefined;
     let newView: NewViewMsg | undefined;
-    const stored = this.#state.get(CHECKPOINT);
-    let checkpoint = stored === undefined ? undefined : decodeRecord<CheckpointRecord>(stored);
-    let newCheckpoint = false;
+    if (this.#checkpointSeq === undefined) {
+      const stored = this.#state.get(CHECKPOINT);
+      this.#checkpointSeq = stored === undefined ? null : decodeRecord<CheckpointRecord>(stored).cert.seq;
+    }
+    let checkpointSeq = this.#checkpointSeq;
+    let checkpoint: CheckpointRecord | undefined;
     let truncateThrough: number | undefined;
     const touched = new Map<number, DurableSlot>();
     const slotOf = (slot: number): DurableSlot => {
@@ -213,7 +222,7 @@ class LmdbReplicaStorage implements ReplicaStorage {
     };
 
     for (const op of ops) {
-      const low = checkpoint?.cert.seq ?? 0;
+      const low = checkpointSeq ?? 0;
       switch (op.kind) {
         case 'view':
           view = { view: op.view, normal: op.normal };
@@ -234,9 +243,9 @@ class LmdbReplicaStorage implements ReplicaStorage {
           if (op.cert.slot > low) slotOf(op.cert.slot).decided = { cert: op.cert, batch: op.batch };
           break;
         case 'checkpoint':
-          if (op.cert.seq <= low && checkpoint) break;
+          if (op.cert.seq <= low && checkpointSeq !== null) break;
           checkpoint = { cert: op.cert, snapshot: op.snapshot };
-          newCheckpoint = true;
+          checkpointSeq = op.cert.seq;
           truncateThrough = op.cert.seq;
           for (const slot of [...touched.keys()]) if (slot <= op.cert.seq) touched.delete(slot);
           break;
@@ -252,7 +261,7 @@ class LmdbReplicaStorage implements ReplicaStorage {
     };
     if (view) putState(VIEW, view);
     if (newView) putState(NEW_VIEW, newView);
-    if (newCheckpoint) putState(CHECKPOINT, checkpoint);
+    if (checkpoint) putState(CHECKPOINT, checkpoint);
     if (truncateThrough !== undefined) {
       // Checkpoints only move up, so these are the few slots between the previous checkpoint and this one.
       const doomed = [...this.#slots.getKeys({ end: truncateThrough, inclusiveEnd: true })];
@@ -265,6 +274,8 @@ class LmdbReplicaStorage implements ReplicaStorage {
       writes.push(() => this.#slots.putSync(slot, bytes));
     }
     for (const write of writes) write();
+    // Only now: an exception above aborts the transaction, and the cached value must not run ahead of it.
+    this.#checkpointSeq = checkpointSeq;
   }
 
   #assertOpen(what: string): void {
