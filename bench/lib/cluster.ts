@@ -11,6 +11,7 @@ import { freePortRange } from '../../src/cluster/free-ports.ts';
 import { clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
 import { Client } from '../../src/client/client.ts';
+import { SignatureVerifier } from '../../src/crypto/verifier.ts';
 import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
 import type { ReplicaStatus } from '../../src/server/replica-server.ts';
 
@@ -119,6 +120,9 @@ export class BenchCluster {
 
   async connectClients(count: number, opts: { retryMs?: number; operationTimeoutMs?: number } = {}): Promise<Client[]> {
     const out: Client[] = [];
+    // The benchmark's clients share one process, so they share one verifier, as an application
+    // serving many sessions would: each replica's signature over a slot's replies is checked once.
+    const verifier = new SignatureVerifier();
     for (let first = 0; first < count; first += 16) {
       const ids = [...Array(Math.min(16, count - first)).keys()].map((i) => first + i);
       const batch = await Promise.all(
@@ -129,6 +133,7 @@ export class BenchCluster {
             connectTimeoutMs: 15_000,
             retryMs: opts.retryMs ?? 500,
             operationTimeoutMs: opts.operationTimeoutMs ?? 15_000,
+            verifier,
           }),
         ),
       );

@@ -44,6 +44,12 @@ export interface ClientOptions {
   retryMs?: number;
   /** An operation fails after this long without an agreed answer (ms). */
   operationTimeoutMs?: number;
+  /**
+   * Signature checks to share with other clients in this process. Replicas sign the replies of a
+   * slot together, so clients sharing a verifier check each replica's slot signature once, not
+   * once per session (its cache holds successes only, so sharing cannot let a forgery through).
+   */
+  verifier?: SignatureVerifier;
 }
 
 /** One agreed answer, with where it was ordered. */
@@ -103,7 +109,7 @@ export class Client {
     if (!listed || Buffer.compare(Buffer.from(listed.publicKey), Buffer.from(signer.publicKey)) !== 0) {
       throw new ClientError(`client ${key.id}'s key is not listed in cluster ${cluster.config.clusterId} (unknown client key)`);
     }
-    const verifier = new SignatureVerifier();
+    const verifier = opts.verifier ?? new SignatureVerifier();
     const transport = new ClientTransport({ config: cluster.config, urls: cluster.urls, id: key.id, signer, verifier });
     const need = cluster.config.f + 1;
     const timeout = opts.connectTimeoutMs ?? 5000;

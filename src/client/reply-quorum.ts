@@ -6,6 +6,7 @@
 import { toHex } from '../crypto/bytes.ts';
 import type { Auth } from '../core/auth.ts';
 import type { ReplyMsg } from '../core/messages.ts';
+import { verifyReply } from '../core/replies.ts';
 
 export type ReplyVerdict =
   | { kind: 'pending' }
@@ -30,8 +31,7 @@ export class ReplyQuorum {
     if (reply.clientId !== this.clientId || reply.ts !== this.ts) return { kind: 'rejected', reason: 'reply for another request' };
     if (!this.auth.isReplica(reply.from)) return { kind: 'rejected', reason: `reply from unknown replica ${reply.from}` };
     if (this.votes.has(reply.from)) return { kind: 'rejected', reason: 'second reply from the same replica' };
-    const statement = this.auth.statements.reply(reply.view, reply.clientId, reply.ts, reply.slot, reply.result);
-    if (!this.auth.verifyReplica(reply.from, statement, reply.sig)) return { kind: 'rejected', reason: 'reply with a bad signature' };
+    if (!verifyReply(this.auth, reply)) return { kind: 'rejected', reason: 'reply with a bad signature' };
     const key = `${reply.slot}/${toHex(reply.result)}`;
     this.votes.set(reply.from, key);
     this.views.push(reply.view);

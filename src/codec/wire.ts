@@ -18,6 +18,7 @@ import type {
   ProposeMsg,
 } from '../core/messages.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
+import { MAX_MERKLE_PATH } from '../crypto/merkle.ts';
 import { decodeCbor, encodeCbor } from './cbor.ts';
 import { limits } from './limits.ts';
 
@@ -80,7 +81,7 @@ export function toWire(m: Message): unknown[] {
     case 'new-view':
       return [TAGS['new-view'], ...newViewContent(m), m.sig];
     case 'reply':
-      return [TAGS.reply, m.view, m.clientId, m.ts, m.result, m.slot, m.from, m.sig];
+      return [TAGS.reply, m.view, m.clientId, m.ts, m.result, m.slot, m.from, m.index, m.size, m.path, m.sig];
     case 'status':
       return [TAGS.status, m.view, m.executed, m.stable, m.from, m.sig];
     case 'decision':
@@ -228,7 +229,9 @@ function fromWire(x: unknown): Message {
       };
     }
     case TAGS.reply: {
-      const [view, clientId, ts, result, slot, from, sig] = arr(f, 'reply', 7);
+      const [view, clientId, ts, result, slot, from, index, size, path, sig] = arr(f, 'reply', 10);
+      const treeSize = uint(size, 'reply.size', limits.maxBatchRequests);
+      if (treeSize === 0) fail('reply.size: a reply tree has at least one leaf');
       return {
         type: 'reply',
         view: uint(view, 'reply.view'),
@@ -237,6 +240,9 @@ function fromWire(x: unknown): Message {
         result: bytes(result, 'reply.result', { max: limits.maxResultBytes }),
         slot: uint(slot, 'reply.slot'),
         from: replicaId(from, 'reply.from'),
+        index: uint(index, 'reply.index', treeSize - 1),
+        size: treeSize,
+        path: arr(path, 'reply.path', undefined, MAX_MERKLE_PATH).map((d) => digest(d, 'reply.path entry')),
         sig: signature(sig, 'reply.sig'),
       };
     }

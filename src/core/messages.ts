@@ -144,6 +144,13 @@ export interface ReplyMsg {
   /** The slot whose execution produced the result; part of what f+1 replies must match on. */
   slot: number;
   from: ReplicaId;
+  /**
+   * The replies of one slot are signed together (src/core/replies.ts): this one is leaf `index`
+   * of a tree of `size` leaves, `path` leads to the root, and `sig` signs (view, slot, size, root).
+   */
+  index: number;
+  size: number;
+  path: Digest[];
   sig: Signature;
 }
 

@@ -59,6 +59,7 @@ import type {
   VoteCert,
 } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
+import { signReplies } from './replies.ts';
 import { selectValue, type SelectRule } from './select.ts';
 import { SlotState } from './slot.ts';
 import { batchDigest } from './statements.ts';
@@ -508,10 +509,12 @@ export class Replica {
       this.ordering.delete(key);
       const w = this.waiting.get(request.clientId);
       if (w && w.request.ts <= request.ts) this.waiting.delete(request.clientId);
-      if (outcome.kind === 'applied') {
-        applied.push({ clientId: request.clientId, ts: request.ts, result: outcome.result });
-        this.out.replies.push({ clientId: request.clientId, message: this.replyFor(request.clientId, request.ts, s.slot, outcome.result) });
-      }
+      if (outcome.kind === 'applied') applied.push({ clientId: request.clientId, ts: request.ts, result: outcome.result });
+    }
+    // One signature for all of the slot's replies (see replies.ts).
+    for (const reply of signReplies(this.auth, this.id, this.view, s.slot, applied)) {
+      this.replyCache.set(reply.clientId, reply);
+      this.out.replies.push({ clientId: reply.clientId, message: reply });
     }
     this.executed = s.slot;
     this.viewChangeAttempts = 0;
@@ -528,8 +531,7 @@ export class Replica {
   private replyFor(clientId: number, ts: number, slot: number, result: Uint8Array): ReplyMsg {
     const cached = this.replyCache.get(clientId);
     if (cached && cached.ts === ts && cached.view === this.view) return cached;
-    const sig = this.auth.sign(this.auth.statements.reply(this.view, clientId, ts, slot, result));
-    const reply: ReplyMsg = { type: 'reply', view: this.view, clientId, ts, result, slot, from: this.id, sig };
+    const [reply] = signReplies(this.auth, this.id, this.view, slot, [{ clientId, ts, result }]) as [ReplyMsg];
     this.replyCache.set(clientId, reply);
     return reply;
   }

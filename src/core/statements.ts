@@ -45,8 +45,14 @@ export class Statements {
     return this.bytes('new-view', m.view, sha256(encodeCbor(newViewContent(m))));
   }
 
-  reply(view: number, clientId: number, ts: number, slot: number, result: Uint8Array): Uint8Array {
-    return this.bytes('reply', view, clientId, ts, slot, result);
+  /** One client's answer, a leaf of its slot's reply tree (src/core/replies.ts). */
+  replyLeaf(clientId: number, ts: number, result: Uint8Array): Uint8Array {
+    return this.bytes('reply-leaf', clientId, ts, result);
+  }
+
+  /** What a replica signs for the replies of one slot: the root of their tree, and its size. */
+  replies(view: number, slot: number, size: number, root: Digest): Uint8Array {
+    return this.bytes('replies', view, slot, size, root);
   }
 
   status(view: number, executed: number, stable: number, from: number): Uint8Array {

@@ -11,6 +11,7 @@
 import { encodeKvResult } from '../app/kv-command.ts';
 import type { ClientReply, Input, Outputs } from '../core/io.ts';
 import type { ReplyMsg } from '../core/messages.ts';
+import { signReplies } from '../core/replies.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { WrappedReplica } from './base.ts';
 
@@ -60,7 +61,6 @@ export class LieToClientsNode extends WrappedReplica {
   }
 
   private reply(view: number, clientId: number, ts: number, slot: number, result: Uint8Array): ReplyMsg {
-    const sig = this.auth.sign(this.auth.statements.reply(view, clientId, ts, slot, result));
-    return { type: 'reply', view, clientId, ts, result, slot, from: this.id, sig };
+    return signReplies(this.auth, this.id, view, slot, [{ clientId, ts, result }])[0]!;
   }
 }

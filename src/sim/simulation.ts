@@ -31,6 +31,7 @@ import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { createByzantineNode, InMemoryCollusionHub, type CollusionHub, type RawFrame, type StrategyName, type StrategyTuning } from '../faults/registry.ts';
 import { toHex } from '../crypto/bytes.ts';
+import { verifyReply } from '../core/replies.ts';
 import { bump, emptyDetections, normalizeReason, SafetyChecker, type Detections } from './checker.ts';
 import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
 import { Prng } from './prng.ts';
@@ -504,7 +505,7 @@ export class Simulation {
    */
   private noteReply(clientId: number, m: Extract<Message, { type: 'reply' }>): void {
     if (m.clientId !== clientId || !this.auth.isReplica(m.from)) return;
-    if (!this.auth.verifyReplica(m.from, this.auth.statements.reply(m.view, m.clientId, m.ts, m.slot, m.result), m.sig)) return;
+    if (!verifyReply(this.auth, m)) return;
     const request = `${clientId}:${m.ts}`;
     const key = `${m.slot}/${toHex(m.result)}`;
     const accepted = this.acceptedReply.get(request);

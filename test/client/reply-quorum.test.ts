@@ -8,6 +8,7 @@ import { ReplyQuorum } from '../../src/client/reply-quorum.ts';
 import { Auth } from '../../src/core/auth.ts';
 import type { ClusterConfig } from '../../src/core/config.ts';
 import type { ReplyMsg } from '../../src/core/messages.ts';
+import { signReplies } from '../../src/core/replies.ts';
 import { deterministicKeyPair } from '../../src/crypto/keys.ts';
 import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';
@@ -26,8 +27,9 @@ const clientAuth = new Auth(config, new Signer(clientKey.seed), new SignatureVer
 
 function reply(from: number, o: { view?: number; slot?: number; result?: string; ts?: number; signAs?: number } = {}): ReplyMsg {
   const m = { view: o.view ?? 3, clientId: 0, ts: o.ts ?? 100, result: new TextEncoder().encode(o.result ?? 'right'), slot: o.slot ?? 9 };
-  const sig = signers[o.signAs ?? from]!.sign(clientAuth.statements.reply(m.view, m.clientId, m.ts, m.slot, m.result));
-  return { type: 'reply', ...m, from, sig };
+  // Signed as replica `signAs` would sign its slot's replies (a one-leaf tree), then attributed to `from`.
+  const signer = new Auth(config, signers[o.signAs ?? from]!, new SignatureVerifier());
+  return { ...signReplies(signer, from, m.view, m.slot, [m])[0]!, from };
 }
 
 const quorum = () => new ReplyQuorum(clientAuth, 0, 100, config.f + 1);

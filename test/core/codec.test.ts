@@ -18,7 +18,9 @@ const D = batchDigest(batch);
 
 function reply(): ReplyMsg {
   const result = new Uint8Array([0x82, 0x61, 0x76, 0xf6]);
-  return { type: 'reply', view: 2, clientId: 0, ts: 1, result, slot: 9, from: 3, sig: h.sign(3, h.auth.statements.reply(2, 0, 1, 9, result)) };
+  // Leaf 1 of a 3-leaf tree: a path of two digests.
+  const path = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
+  return { type: 'reply', view: 2, clientId: 0, ts: 1, result, slot: 9, from: 3, index: 1, size: 3, path, sig: h.sign(3, h.auth.statements.replies(2, 9, 3, new Uint8Array(32))) };
 }
 
 /** One message of every type, with every optional part present somewhere. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Outputs } from '../../src/core/io.ts';
 import type { ClientRequest, ProposeMsg } from '../../src/core/messages.ts';
+import { verifyReply } from '../../src/core/replies.ts';
 import { batchDigest, Harness, hex, kvResult, plain } from './harness.ts';
 
 const Q = 3;
@@ -123,9 +124,9 @@ describe('PROPOSE at a backup', () => {
     expect(reply.clientId).toBe(0);
     expect(reply.message).toMatchObject({ type: 'reply', view: 0, clientId: 0, ts: 1, slot: 1, from: 1 });
     const m = reply.message;
-    expect(h.auth.verifyReplica(1, h.auth.statements.reply(m.view, m.clientId, m.ts, m.slot, m.result), m.sig)).toBe(true);
+    expect(verifyReply(h.auth, m)).toBe(true);
     // Signed by replica 1, not by anyone else.
-    expect(h.auth.verifyReplica(2, h.auth.statements.reply(m.view, m.clientId, m.ts, m.slot, m.result), m.sig)).toBe(false);
+    expect(verifyReply(h.auth, { ...m, from: 2 })).toBe(false);
     expect(h.r(1).executed).toBe(1);
   });
 });
@@ -150,7 +151,8 @@ describe('a whole cluster', () => {
       for (const x of replies) {
         expect(x.slot).toBe(i + 1);
         expect(kvResult(x.result)).toEqual(expected[i]);
-        expect(h.auth.verifyReplica(x.sentBy, h.auth.statements.reply(x.view, x.clientId, x.ts, x.slot, x.result), x.sig)).toBe(true);
+        expect(x.from).toBe(x.sentBy);
+        expect(verifyReply(h.auth, x)).toBe(true);
       }
     });
   });
