@@ -125,6 +125,11 @@ export class Client {
     return new Client(cluster, key, transport, { retryMs: opts.retryMs ?? 500, operationTimeoutMs: opts.operationTimeoutMs ?? 30_000 });
   }
 
+  /** The signature checks this client runs (shared with other clients if given to connect). */
+  get verifier(): SignatureVerifier {
+    return this.transport.verifier;
+  }
+
   /** Replicas this client currently has a connection to. */
   connectedReplicas(): number[] {
     return this.transport.connected();
