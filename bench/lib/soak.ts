@@ -30,6 +30,9 @@ export interface SoakSample {
   executed: number;
   rssMB: number[];
   peakRssMB: number[];
+  /** Each replica's V8 heap in use and external (Buffer) memory, from its status: RSS that grows while these stay flat is the allocator's, not a leak. */
+  heapMB: number[];
+  externalMB: number[];
 }
 
 export interface SoakResult {
@@ -105,7 +108,7 @@ export async function runSoak(o: SoakOptions, ctx: RunContext, print: (line: str
     const finished = loop.done().then(() => true);
     let done = false;
     void finished.then(() => (done = true));
-    print(`  ${'time'.padStart(7)} ${'ops'.padStart(11)} ${'ops/s'.padStart(7)} ${'slot'.padStart(9)}   RSS MB per replica (peak so far)`);
+    print(`  ${'time'.padStart(7)} ${'ops'.padStart(11)} ${'ops/s'.padStart(7)} ${'slot'.padStart(9)}   RSS MB per replica (peak so far), V8 heap in use MB`);
     while (!done) {
       const next = performance.now() + o.sampleS * 1000;
       while (!done && performance.now() < next) {
@@ -131,6 +134,8 @@ export async function runSoak(o: SoakOptions, ctx: RunContext, print: (line: str
         executed,
         rssMB: procs.map((p) => r1((p?.rssBytes ?? NaN) / 1048576)),
         peakRssMB: procs.map((p) => r1((p?.peakRssBytes ?? NaN) / 1048576)),
+        heapMB: [...Array(o.n).keys()].map((i) => r1((cluster.status(i)?.heapUsedBytes ?? NaN) / 1048576)),
+        externalMB: [...Array(o.n).keys()].map((i) => r1((cluster.status(i)?.externalBytes ?? NaN) / 1048576)),
       };
       samples.push(s);
       lastOps = loop.completed;
@@ -143,7 +148,7 @@ export async function runSoak(o: SoakOptions, ctx: RunContext, print: (line: str
         print(`  (about ${Math.round(rate)} ops/s: ${o.ops.toLocaleString('en-US')} operations take ~${Math.round(expectedS / 60)} min; a row every ${printEvery * o.sampleS} s, every sample in the results file)`);
       }
       if (samples.length % printEvery === 0 || samples.length <= 2 || done) {
-        print(`  ${`${Math.round(s.tS)}s`.padStart(7)} ${s.ops.toLocaleString('en-US').padStart(11)} ${String(Math.round(s.opsPerSec)).padStart(7)} ${s.executed.toLocaleString('en-US').padStart(9)}   ${s.rssMB.map((m, i) => `R${i} ${m.toFixed(0)} (${(s.peakRssMB[i] ?? NaN).toFixed(0)})`).join('  ')}`);
+        print(`  ${`${Math.round(s.tS)}s`.padStart(7)} ${s.ops.toLocaleString('en-US').padStart(11)} ${String(Math.round(s.opsPerSec)).padStart(7)} ${s.executed.toLocaleString('en-US').padStart(9)}   ${s.rssMB.map((m, i) => `R${i} ${m.toFixed(0)} (${(s.peakRssMB[i] ?? NaN).toFixed(0)}) heap ${(s.heapMB[i] ?? NaN).toFixed(0)}`).join('  ')}`);
       }
       if (now > deadline && !done) {
         stoppedBy = 'time';

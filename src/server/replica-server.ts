@@ -76,6 +76,9 @@ export interface ReplicaStatus {
   /** Process CPU time (ms) and resident memory (bytes). */
   cpuMs: number;
   rssBytes: number;
+  /** V8 heap in use, and memory outside it held by JavaScript objects (Buffers): what a leak would grow. */
+  heapUsedBytes: number;
+  externalBytes: number;
 }
 
 /** Transport counters that mean a peer sent something we refused (not our own undeliverable sends). */
@@ -198,6 +201,7 @@ export class ReplicaServer {
   status(): ReplicaStatus {
     const c = this.replica?.counters ?? new Map<string, number>();
     const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
     let drops = 0;
     for (const [k, v] of c) if (k.startsWith('drop')) drops += v;
     for (const [k, v] of this.counters) if (k.startsWith('drop')) drops += v;
@@ -222,7 +226,9 @@ export class ReplicaServer {
       bytesOut: this.bytesOut,
       bytesIn: this.bytesIn,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      externalBytes: mem.external,
     };
   }
 
