@@ -16,14 +16,14 @@ import type { ReplicaId } from './config.ts';
 import type { ReplyMsg } from './messages.ts';
 import { MerkleTree, merkleLeafHash, merkleRootFromPath } from '../crypto/merkle.ts';
 
-export interface Answer {
+export interface ReplyContent {
   clientId: number;
   ts: number;
   result: Uint8Array;
 }
 
 /** Signs the answers of one slot with one signature and returns a reply per answer, in order. */
-export function signReplies(auth: Auth, from: ReplicaId, view: number, slot: number, answers: readonly Answer[]): ReplyMsg[] {
+export function signReplies(auth: Auth, from: ReplicaId, view: number, slot: number, answers: readonly ReplyContent[]): ReplyMsg[] {
   if (answers.length === 0) return [];
   const tree = new MerkleTree(answers.map((a) => merkleLeafHash(auth.statements.replyLeaf(a.clientId, a.ts, a.result))));
   const sig = auth.sign(auth.statements.replies(view, slot, tree.size, tree.root));
