@@ -126,7 +126,8 @@ export async function runSoak(o: SoakOptions, ctx: RunContext, print: (line: str
       }
       const now = performance.now();
       const procs = [...Array(o.n).keys()].map((i) => readProc(cluster.pid(i)));
-      const executed = Math.max(-1, ...[...Array(o.n).keys()].map((i) => cluster.status(i)?.executed ?? -1));
+      const statuses = [...Array(o.n).keys()].map((i) => cluster.status(i));
+      const executed = Math.max(-1, ...statuses.map((st) => st?.executed ?? -1));
       const s: SoakSample = {
         tS: r1((now - started) / 1000),
         ops: loop.completed,
@@ -134,8 +135,8 @@ export async function runSoak(o: SoakOptions, ctx: RunContext, print: (line: str
         executed,
         rssMB: procs.map((p) => r1((p?.rssBytes ?? NaN) / 1048576)),
         peakRssMB: procs.map((p) => r1((p?.peakRssBytes ?? NaN) / 1048576)),
-        heapMB: [...Array(o.n).keys()].map((i) => r1((cluster.status(i)?.heapUsedBytes ?? NaN) / 1048576)),
-        externalMB: [...Array(o.n).keys()].map((i) => r1((cluster.status(i)?.externalBytes ?? NaN) / 1048576)),
+        heapMB: statuses.map((st) => r1((st?.heapUsedBytes ?? NaN) / 1048576)),
+        externalMB: statuses.map((st) => r1((st?.externalBytes ?? NaN) / 1048576)),
       };
       samples.push(s);
       lastOps = loop.completed;
