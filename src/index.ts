@@ -52,7 +52,7 @@ export { readClusterFile, writeClusterFile, parseCluster, ClusterFileError, type
 export { readKeyFile, writeKeyFile, KeyFileError, type KeyFile } from './cluster/key-file.ts';
 export { generateCluster, GenerateError, type GenerateOptions } from './cluster/generate.ts';
 export { Client, ClientError, type ClientOptions, type Answer } from './client/client.ts';
-export { HistoryRecorder, type KvOperation } from './client/history-recorder.ts';
+export { HistoryRecorder, type KvOperation } from './check/history-recorder.ts';
 export { ReplicaServer, type ReplicaServerOptions, type ReplicaStatus } from './server/replica-server.ts';
 export { ReplicaProcesses, type ReplicaProcessesOptions } from './server/replica-processes.ts';
 export { ReplicaTransport, type TransportLimits, type LinkFaults } from './net/replica-transport.ts';

@@ -1,9 +1,9 @@
 /**
- * The application layer's view of byzpax's one CBOR configuration (src/codec/cbor.ts): every
+ * The application layer's view of byzpax's one CBOR configuration (src/crypto/canonical-cbor.ts): every
  * replica encodes a value to the same bytes. Commands, results and snapshots are arrays with a
  * fixed field order, so no object-key ordering can leak into the bytes.
  */
-import { decodeCbor, encodeCbor } from '../codec/cbor.ts';
+import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
 
 export { bytesEqual } from '../crypto/bytes.ts';
 

@@ -1,5 +1,5 @@
 /** Application layer: the deterministic state-machine interface and the replicated KV store. */
-export type { StateMachine, StateMachineFactory } from './state-machine.ts';
+export type { StateMachine, StateMachineFactory } from '../core/state-machine.ts';
 export type { KvCommand, KvCommandError, KvResult } from './kv-command.ts';
 export {
   decodeKvCommand,

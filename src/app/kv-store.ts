@@ -14,7 +14,7 @@
 import { bytesEqual, cborDecode, cborEncode } from './cbor.ts';
 import { decodeKvCommand, encodeKvResult, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './kv-command.ts';
 import type { KvCommand, KvResult } from './kv-command.ts';
-import type { StateMachine, StateMachineFactory } from './state-machine.ts';
+import type { StateMachine, StateMachineFactory } from '../core/state-machine.ts';
 import { compareUtf8, isBoundedString } from './utf8.ts';
 
 export const KV_SNAPSHOT_FORMAT = 'byzpax-kv';

@@ -26,3 +26,4 @@ export {
   type KvState,
   type KvValueOutput,
 } from './kv-model.ts';
+export { HistoryRecorder, type KvOperation, type RecordableClient, type RecordedAnswer } from './history-recorder.ts';

@@ -1,3 +1,2 @@
-export { encodeCbor, decodeCbor } from './cbor.ts';
 export { limits } from './limits.ts';
 export { encodeMessage, decodeMessage, toWire, DecodeError, type DecodeResult } from './wire.ts';

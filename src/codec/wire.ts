@@ -19,7 +19,8 @@ import type {
 } from '../core/messages.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { MAX_MERKLE_PATH } from '../crypto/merkle.ts';
-import { decodeCbor, encodeCbor } from './cbor.ts';
+import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
+import { batchToWire, checkpointCertToWire, decisionCertToWire, newViewContent, proposeBody, requestToWire, viewChangeContent } from '../core/signed-content.ts';
 import { limits } from './limits.ts';
 
 const TAGS = {
@@ -44,25 +45,6 @@ export class DecodeError extends Error {
 }
 
 // ---------- encoding ----------
-
-const sigsToWire = (sigs: SignerSig[]) => sigs.map((s) => [s.from, s.sig]);
-export const requestToWire = (r: ClientRequest) => [r.clientId, r.ts, r.op, r.sig];
-export const batchToWire = (b: Batch) => b.map(requestToWire);
-const voteCertToWire = (c: VoteCert) => [c.view, c.slot, c.digest, sigsToWire(c.sigs)];
-const decisionCertToWire = (c: DecisionCert) => [c.kind === 'fast' ? 1 : 0, ...voteCertToWire(c)];
-const checkpointCertToWire = (c: CheckpointCert) => [c.seq, c.stateDigest, sigsToWire(c.sigs)];
-const evidenceToWire = (e: SlotEvidence) => [
-  e.slot,
-  e.lastVote ? [e.lastVote.view, e.lastVote.digest, e.lastVote.leaderSig] : null,
-  e.prepared ? voteCertToWire(e.prepared) : null,
-  e.decided ? decisionCertToWire(e.decided) : null,
-];
-const proposeBody = (m: ProposeMsg) => [m.view, m.slot, batchToWire(m.batch)];
-
-/** The fields of a VIEW-CHANGE that its signature covers (everything but the signature). */
-export function viewChangeContent(m: Omit<ViewChangeMsg, 'sig' | 'type'>): unknown[] {
-  return [m.newView, m.from, checkpointCertToWire(m.checkpoint), m.slots.map(evidenceToWire), m.batches.map(batchToWire)];
-}
 
 export function toWire(m: Message): unknown[] {
   switch (m.type) {
@@ -89,11 +71,6 @@ export function toWire(m: Message): unknown[] {
     case 'state':
       return [TAGS.state, checkpointCertToWire(m.checkpoint), m.snapshot, m.from, m.sig];
   }
-}
-
-/** The fields of a NEW-VIEW that its signature covers. */
-export function newViewContent(m: { view: number; viewChanges: ViewChangeMsg[]; proposals: ProposeMsg[] }): unknown[] {
-  return [m.view, m.viewChanges.map((vc) => [...viewChangeContent(vc), vc.sig]), m.proposals.map((p) => [...proposeBody(p), p.sig])];
 }
 
 export function encodeMessage(m: Message): Uint8Array {

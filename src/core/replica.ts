@@ -21,7 +21,7 @@
  *   - its view never decreases, and after VIEW-CHANGE(v) it votes in no view below v;
  *   - it executes a slot only after holding q matching COMMIT signatures for it, in slot order.
  */
-import type { StateMachine } from '../app/state-machine.ts';
+import type { StateMachine } from './state-machine.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { Auth, type SignFn, type VerifyFn } from './auth.ts';

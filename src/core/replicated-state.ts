@@ -3,8 +3,8 @@
  * exactly-once semantics. Both are part of the checkpointed state, because a replica that
  * installs a snapshot must also know which requests it has already executed and what it answered.
  */
-import type { StateMachine } from '../app/state-machine.ts';
-import { decodeCbor, encodeCbor } from '../codec/cbor.ts';
+import type { StateMachine } from './state-machine.ts';
+import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
 import { sha256 } from '../crypto/hash.ts';
 import type { ClientId } from './config.ts';
 import type { ClientRequest, Digest } from './messages.ts';

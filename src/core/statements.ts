@@ -8,8 +8,8 @@
  * vote statements carry no sender id (the certificate entry names the signer, and the signer's
  * key checks it).
  */
-import { encodeCbor } from '../codec/cbor.ts';
-import { batchToWire, newViewContent, viewChangeContent } from '../codec/wire.ts';
+import { encodeCbor } from '../crypto/canonical-cbor.ts';
+import { batchToWire, newViewContent, viewChangeContent } from './signed-content.ts';
 import { sha256 } from '../crypto/hash.ts';
 import type { Batch, ClientRequest, NewViewMsg, ViewChangeMsg, Digest } from './messages.ts';
 

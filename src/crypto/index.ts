@@ -17,3 +17,4 @@ export {
   type VerifierStats,
   DEFAULT_VERIFIER_CACHE_ENTRIES,
 } from './verifier.ts';
+export { encodeCbor, decodeCbor } from './canonical-cbor.ts';

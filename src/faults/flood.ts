@@ -9,7 +9,7 @@
  *   - every 10 ticks a STATUS claiming it executed nothing, which asks every peer to ship it
  *     decided slots (an amplification the core answers at most once per STATUS, up to 32 DECISIONs).
  */
-import { encodeCbor } from '../codec/cbor.ts';
+import { encodeCbor } from '../crypto/canonical-cbor.ts';
 import type { Input, Outputs } from '../core/io.ts';
 import type { ReplicaMessage, RequestMsg } from '../core/messages.ts';
 import { sha256 } from '../crypto/hash.ts';

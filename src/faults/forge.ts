@@ -17,7 +17,7 @@
  *                  digest of the wrong length, a non-canonical encoding — through `takeRawFrames`,
  *                  because a `Message` cannot be malformed
  */
-import { encodeCbor } from '../codec/cbor.ts';
+import { encodeCbor } from '../crypto/canonical-cbor.ts';
 import { encodeMessage } from '../codec/wire.ts';
 import type { ReplicaId } from '../core/config.ts';
 import type { Input, Outputs } from '../core/io.ts';

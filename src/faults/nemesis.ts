@@ -21,7 +21,7 @@ import { freePortRange } from '../cluster/free-ports.ts';
 import { clientKeyIn, generateCluster } from '../cluster/generate.ts';
 import { readKeyFile } from '../cluster/key-file.ts';
 import { Client } from '../client/client.ts';
-import { HistoryRecorder } from '../client/history-recorder.ts';
+import { HistoryRecorder } from '../check/history-recorder.ts';
 import { ReplicaProcesses } from '../server/replica-processes.ts';
 import { strategyNames, type StrategyName } from './types.ts';
 

@@ -13,7 +13,7 @@
  *               certified digest
  */
 import { kvStoreFactory } from '../app/kv-store.ts';
-import { encodeCbor } from '../codec/cbor.ts';
+import { encodeCbor } from '../crypto/canonical-cbor.ts';
 import type { ReplicaId } from '../core/config.ts';
 import type { Input, Outputs, Send } from '../core/io.ts';
 import type { CheckpointMsg, StateMsg, StatusMsg } from '../core/messages.ts';

@@ -9,7 +9,7 @@
  * plus — optionally — raw frames it wants put on the wire as they are (malformed bytes, which the
  * `Message`-typed outputs cannot express).
  */
-import type { StateMachine } from '../app/state-machine.ts';
+import type { StateMachine } from '../core/state-machine.ts';
 import type { SignFn, VerifyFn } from '../core/auth.ts';
 import type { ClusterConfig, ProtocolParams, ReplicaId } from '../core/config.ts';
 import type { DurableState } from '../core/durable.ts';

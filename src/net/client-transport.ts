@@ -4,7 +4,7 @@
  * delivers replica frames tagged with the replica that sent them. Dialling starts at construction.
  */
 import type { Logger } from 'pino';
-import type { ClusterConfig } from '../core/config.ts';
+import type { NetMembers } from './members.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
 import { HandshakeDialler } from './handshake.ts';
@@ -16,7 +16,7 @@ import { NetLog } from './net-log.ts';
 import { OutboundLink } from './outbound-link.ts';
 
 export interface ClientTransportOptions {
-  config: ClusterConfig;
+  config: NetMembers;
   urls: string[];
   /** This client's id (its key must be listed in the cluster). */
   id: number;

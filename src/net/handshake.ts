@@ -21,16 +21,21 @@
  *    a wrong URL in the configuration (reaching another replica) fails the handshake.
  *  - HELLO repeats the statement's fields in the clear so a rejection can name its reason (wrong
  *    cluster, stale nonce, unknown id); the signature then covers all of them.
- * All messages are canonical CBOR arrays (src/codec/cbor.ts) of bounded size.
+ * All messages are canonical CBOR arrays (src/crypto/canonical-cbor.ts) of bounded size.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeCbor, encodeCbor } from '../codec/cbor.ts';
-import type { ClusterConfig } from '../core/config.ts';
-import { PROTOCOL_TAG } from '../core/statements.ts';
+import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
+import type { NetMembers } from './members.ts';
+
+/**
+ * Domain tag of every handshake message: distinct from the protocol's statement tag
+ * (src/core/statements.ts), so no handshake signature can ever be read as a protocol statement.
+ */
+const HANDSHAKE_TAG = 'byzpax/v1/handshake';
 
 export const NONCE_BYTES = 32;
 /** Largest handshake message either side accepts; real ones are a few hundred bytes. */
@@ -66,19 +71,19 @@ export function helloStatement(
   nonceS: Uint8Array,
   nonceD: Uint8Array,
 ): Uint8Array {
-  return encodeCbor([PROTOCOL_TAG, clusterId, 'hello', direction, peer.role, peer.id, serverId, nonceS, nonceD]);
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', direction, peer.role, peer.id, serverId, nonceS, nonceD]);
 }
 
 export function encodeChallenge(clusterId: string, serverId: number, nonceS: Uint8Array): Uint8Array {
-  return encodeCbor([PROTOCOL_TAG, clusterId, 'challenge', serverId, nonceS]);
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'challenge', serverId, nonceS]);
 }
 
 export function encodeHello(clusterId: string, peer: PeerIdentity, serverId: number, nonceS: Uint8Array, nonceD: Uint8Array, sig: Uint8Array): Uint8Array {
-  return encodeCbor([PROTOCOL_TAG, clusterId, 'hello', peer.role, peer.id, serverId, nonceS, nonceD, sig]);
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', peer.role, peer.id, serverId, nonceS, nonceD, sig]);
 }
 
 export function encodeWelcome(clusterId: string, sig: Uint8Array): Uint8Array {
-  return encodeCbor([PROTOCOL_TAG, clusterId, 'welcome', sig]);
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'welcome', sig]);
 }
 
 const fail = (reason: HandshakeFailure): { ok: false; reason: HandshakeFailure } => ({ ok: false, reason });
@@ -92,7 +97,7 @@ function decode(bytes: Uint8Array, kind: string, arity: number, clusterId: strin
   } catch {
     return fail('malformed');
   }
-  if (!Array.isArray(v) || v.length !== arity || v[0] !== PROTOCOL_TAG || typeof v[1] !== 'string' || v[2] !== kind) return fail('malformed');
+  if (!Array.isArray(v) || v.length !== arity || v[0] !== HANDSHAKE_TAG || typeof v[1] !== 'string' || v[2] !== kind) return fail('malformed');
   if (v[1] !== clusterId) return fail('wrong cluster id');
   return { ok: true, value: v };
 }
@@ -107,7 +112,7 @@ export class HandshakeServer {
   private readonly seenNonces: LruCache<string, true>;
 
   constructor(
-    private readonly config: ClusterConfig,
+    private readonly config: NetMembers,
     readonly serverId: number,
     private readonly signer: Pick<Signer, 'sign'>,
     private readonly verifier: Pick<SignatureVerifier, 'verify'>,
@@ -156,7 +161,7 @@ export interface DiallerState {
 /** The dialling side (a replica dialling a peer, or a client). */
 export class HandshakeDialler {
   constructor(
-    private readonly config: ClusterConfig,
+    private readonly config: NetMembers,
     readonly self: PeerIdentity,
     private readonly signer: Pick<Signer, 'sign'>,
     private readonly verifier: Pick<SignatureVerifier, 'verify'>,

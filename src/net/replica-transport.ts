@@ -14,7 +14,7 @@
  * inbound rate are dropped and counted; the protocol retransmits what matters (STATUS).
  */
 import type { Logger } from 'pino';
-import type { ClusterConfig } from '../core/config.ts';
+import type { NetMembers } from './members.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
 import { HandshakeDialler, HandshakeServer } from './handshake.ts';
@@ -30,7 +30,7 @@ export { defaultTransportLimits, type TransportLimits } from './limits.ts';
 export type { LinkFaults } from './link-faults.ts';
 
 export interface ReplicaTransportOptions {
-  config: ClusterConfig;
+  config: NetMembers;
   /** `urls[i]` is replica i's endpoint; this replica listens on the host:port of `urls[id]`. */
   urls: string[];
   id: number;

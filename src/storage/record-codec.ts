@@ -3,7 +3,7 @@
  * storage has no file format of its own and handles exactly what the wire handles (byte strings,
  * integers up to 2^53-1, nested arrays/objects, `undefined`-valued fields).
  */
-import { decodeCbor, encodeCbor } from '../codec/cbor.ts';
+import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
 
 export function encodeRecord(value: unknown): Uint8Array {
   return encodeCbor(value);

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeCbor } from '../../src/codec/cbor.ts';
+import { encodeCbor } from '../../src/crypto/canonical-cbor.ts';
 import { limits } from '../../src/codec/limits.ts';
 import { decodeMessage, encodeMessage, toWire } from '../../src/codec/wire.ts';
 import type { Message, ReplyMsg } from '../../src/core/messages.ts';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkOperations, formatHistory, kvModel } from '../../src/check/index.ts';
 import type { Client } from '../../src/client/client.ts';
-import { HistoryRecorder } from '../../src/client/history-recorder.ts';
+import { HistoryRecorder } from '../../src/check/history-recorder.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 
 let current: LocalCluster | undefined;

@@ -3,7 +3,7 @@
  * reason, and nothing it sent is delivered.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeCbor, encodeCbor } from '../../src/codec/cbor.ts';
+import { decodeCbor, encodeCbor } from '../../src/crypto/canonical-cbor.ts';
 import { generateKeyPair } from '../../src/crypto/keys.ts';
 import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';

@@ -1,7 +1,7 @@
 /** The transport's pure parts: handshake messages, token buckets, fault injection, log rate limiting. */
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { encodeCbor } from '../../src/codec/cbor.ts';
+import { encodeCbor } from '../../src/crypto/canonical-cbor.ts';
 import type { ClusterConfig } from '../../src/core/config.ts';
 import { generateKeyPair } from '../../src/crypto/keys.ts';
 import { Signer } from '../../src/crypto/signer.ts';
@@ -55,7 +55,7 @@ describe('handshake', () => {
       return x.ok ? 'ok' : x.reason;
     };
     expect(reason(new Uint8Array([0xff, 1, 2]))).toBe('malformed');
-    expect(reason(encodeCbor(['byzpax/v1', 'unit', 'hello']))).toBe('malformed');
+    expect(reason(encodeCbor(['byzpax/v1/handshake', 'unit', 'hello']))).toBe('malformed');
     expect(reason(new Uint8Array(MAX_HANDSHAKE_BYTES + 1))).toBe('malformed');
     expect(reason(hello({ cluster: 'other' }))).toBe('wrong cluster id');
     expect(reason(hello({ to: 1 }))).toBe('wrong replica');

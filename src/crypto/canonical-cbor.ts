@@ -1,5 +1,7 @@
 /**
- * The one CBOR encoder byzpax uses for everything it signs, hashes or sends.
+ * The one CBOR encoder byzpax uses for everything it signs, hashes or sends. It sits with the
+ * crypto primitives because it defines the exact bytes a signature or digest covers: the core
+ * builds its statements with it, and every layer above encodes with the same configuration.
  *
  * Everything is encoded as CBOR arrays with a fixed field order (never maps), so the encoding of a
  * value is canonical by construction: there is no key order to disagree about. Byte strings are

@@ -4,7 +4,7 @@
  *
  * Replicas compare results and snapshot digests byte for byte (a client accepts f+1 matching
  * replies; a checkpoint needs 2f+1 matching digests), so "equal" here always means equal bytes,
- * never merely equivalent values.
+ * never merely equivalent values. The core defines this contract; src/app implements it.
  */
 export interface StateMachine {
   /**

@@ -5,12 +5,22 @@
  * timeout: it may or may not have taken effect) is recorded as Jepsen's `:info` — unknown output,
  * returned at +Infinity — never as a failure, which would wrongly claim it had no effect.
  */
-import type { KvCommand } from '../app/kv-command.ts';
-import type { Operation } from '../check/history.ts';
-import type { KvInput, KvOutput } from '../check/kv-model.ts';
-import type { Answer, Client } from './client.ts';
+import type { KvCommand, KvResult } from '../app/kv-command.ts';
+import type { Operation } from './history.ts';
+import type { KvInput, KvOutput } from './kv-model.ts';
 
 export type KvOperation = Operation<KvInput, KvOutput>;
+
+/** What the recorder needs of a client (src/client's Client has this shape): check sits below it. */
+export interface RecordableClient<A extends RecordedAnswer = RecordedAnswer> {
+  readonly id: number;
+  execute(command: KvCommand): Promise<A>;
+}
+
+export interface RecordedAnswer {
+  result: KvResult;
+  latencyMs: number;
+}
 
 export class HistoryRecorder {
   readonly operations: KvOperation[] = [];
@@ -19,7 +29,7 @@ export class HistoryRecorder {
   private readonly t0 = performance.now();
 
   /** Runs `command` on `client`, records it, and returns the answer (undefined if it failed). */
-  async run(client: Client, command: KvCommand): Promise<Answer | undefined> {
+  async run<A extends RecordedAnswer>(client: RecordableClient<A>, command: KvCommand): Promise<A | undefined> {
     const op: KvOperation = { clientId: client.id, input: command, output: undefined, call: this.now(), return: Infinity };
     this.operations.push(op);
     try {
