@@ -12,7 +12,7 @@ import { Heartbeat } from './heartbeat.ts';
 import { InboundLimiter } from './inbound-limiter.ts';
 import { resolveLimits, type TransportLimits } from './limits.ts';
 import { validateFaults, type LinkFaults } from './link-faults.ts';
-import { NetLog } from './net-log.ts';
+import { NetLog, type NetEventKind, type NetReason } from './net-log.ts';
 import { OutboundLink } from './outbound-link.ts';
 
 export interface ClientTransportOptions {
@@ -68,8 +68,13 @@ export class ClientTransport {
   }
 
   /** Drop reasons, handshake rejections and disconnects, by reason. */
-  get counters(): Map<string, number> {
+  get counters(): ReadonlyMap<NetReason, number> {
     return this.log.counters;
+  }
+
+  /** Counts by kind; `refused` is everything peers sent that this transport refused. */
+  get countsByKind(): Readonly<Record<NetEventKind, number>> {
+    return this.log.byKind;
   }
 
   /** Resolves with the number of connected replicas as soon as it reaches `need`, or at the timeout. */

@@ -14,7 +14,7 @@ import { MAX_HANDSHAKE_BYTES, type HandshakeServer, type PeerIdentity } from './
 import type { Heartbeat } from './heartbeat.ts';
 import { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
-import type { NetLog } from './net-log.ts';
+import type { HandshakeRefusal, NetLog } from './net-log.ts';
 import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, type SendOutcome, corkSocket } from './ws-util.ts';
 
 /** An authenticated inbound connection. */
@@ -121,7 +121,7 @@ export class Listener {
     let maxFrame = MAX_HANDSHAKE_BYTES;
     let failed = false;
 
-    const reject = (reason: string, code: number = CLOSE.policy) => {
+    const reject = (reason: HandshakeRefusal, code: number = CLOSE.policy) => {
       failed = true;
       log.event(`handshake: ${reason}`, { remote });
       closeWithGrace(ws, code, reason);

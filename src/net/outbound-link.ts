@@ -14,7 +14,7 @@ import type { Heartbeat } from './heartbeat.ts';
 import type { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
 import { FaultyLink, type LinkFaults } from './link-faults.ts';
-import type { NetLog } from './net-log.ts';
+import type { HandshakeRefusal, NetLog } from './net-log.ts';
 import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, corkSocket } from './ws-util.ts';
 
 export interface LinkReceiver {
@@ -121,7 +121,7 @@ export class OutboundLink {
     let limiter: InboundLimiter | undefined;
     const maxFrame = this.o.receive?.maxFrameBytes ?? MAX_HANDSHAKE_BYTES;
 
-    const reject = (reason: string) => {
+    const reject = (reason: HandshakeRefusal) => {
       failed = true;
       log.event(`handshake: ${reason}`, { to: server, url });
       closeWithGrace(ws, CLOSE.policy, reason);

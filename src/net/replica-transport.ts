@@ -22,7 +22,7 @@ import { Heartbeat } from './heartbeat.ts';
 import { resolveLimits, type TransportLimits } from './limits.ts';
 import { validateFaults, type LinkFaults } from './link-faults.ts';
 import { Listener, type InboundConnection } from './listener.ts';
-import { NetLog } from './net-log.ts';
+import { NetLog, type NetEventKind, type NetReason } from './net-log.ts';
 import { OutboundLink } from './outbound-link.ts';
 import { CLOSE, listenAddress } from './ws-util.ts';
 
@@ -90,8 +90,13 @@ export class ReplicaTransport {
   }
 
   /** Drop reasons, handshake rejections and disconnects, by reason (always counted). */
-  get counters(): Map<string, number> {
+  get counters(): ReadonlyMap<NetReason, number> {
     return this.log.counters;
+  }
+
+  /** Counts by kind; `refused` is everything peers sent that this transport refused. */
+  get countsByKind(): Readonly<Record<NetEventKind, number>> {
+    return this.log.byKind;
   }
 
   /** Listens on urls[id], then starts dialling every other replica. */

@@ -81,9 +81,6 @@ export interface ReplicaStatus {
   externalBytes: number;
 }
 
-/** Transport counters that mean a peer sent something we refused (not our own undeliverable sends). */
-const REJECTED_BY_TRANSPORT = /^(handshake: (?!closed)|close: (oversize|flood|protocol)|drop: (rate limited|text frame|frame on outbound link))/;
-
 /** PersistOps a message may depend on: they must be durable before the message leaves (see emit). */
 const PROMISES: ReadonlySet<PersistOp['kind']> = new Set(['view', 'new-view', 'proposal', 'commit-sent']);
 
@@ -205,7 +202,7 @@ export class ReplicaServer {
     let drops = 0;
     for (const [k, v] of c) if (k.startsWith('drop')) drops += v;
     for (const [k, v] of this.counters) if (k.startsWith('drop')) drops += v;
-    for (const [k, v] of this.transport.counters) if (REJECTED_BY_TRANSPORT.test(k)) drops += v;
+    drops += this.transport.countsByKind.refused;
     return {
       id: this.opts.id,
       view: this.node.view,

@@ -10,7 +10,7 @@ import { encodeChallenge, encodeHello, encodeWelcome, HandshakeDialler, Handshak
 import { InboundLimiter } from '../../src/net/inbound-limiter.ts';
 import { defaultTransportLimits, resolveLimits } from '../../src/net/limits.ts';
 import { FaultyLink } from '../../src/net/link-faults.ts';
-import { NetLog } from '../../src/net/net-log.ts';
+import { NetLog, netEventKind } from '../../src/net/net-log.ts';
 import { TokenBucket } from '../../src/net/token-bucket.ts';
 import { listenAddress } from '../../src/net/ws-util.ts';
 import { sleep } from './helpers.ts';
@@ -182,13 +182,26 @@ describe('NetLog', () => {
     const fake = { warn: (obj: Record<string, unknown>, msg: string) => lines.push({ obj, msg }) } as unknown as Logger;
     const log = new NetLog(fake, 50);
     for (let k = 0; k < 1000; k++) log.event('drop: rate limited', { id: 1 });
-    log.event('drop: other');
+    log.event('drop: not connected');
     expect(log.get('drop: rate limited')).toBe(1000);
-    expect(lines.map((l) => l.msg)).toEqual(['net: drop: rate limited', 'net: drop: other']);
+    expect(lines.map((l) => l.msg)).toEqual(['net: drop: rate limited', 'net: drop: not connected']);
     await sleep(60);
     log.event('drop: rate limited');
     expect(lines[2]!.obj).toMatchObject({ reason: 'drop: rate limited', total: 1001, skipped: 999 });
-    new NetLog(undefined).event('x'); // no logger: counting only
+    const quiet = new NetLog(undefined); // no logger: counting only
+    quiet.event('dial: failed');
+    expect(quiet.get('dial: failed')).toBe(1);
+  });
+
+  it('sorts every reason by kind: what a peer did to us apart from what happened to our own frames', () => {
+    const log = new NetLog(undefined);
+    for (const r of ['handshake: bad signature', 'handshake: timeout', 'close: flood', 'close: oversize frame', 'drop: rate limited', 'drop: text frame'] as const) log.event(r);
+    for (const r of ['drop: not connected', 'drop: send buffer full', 'drop: loss (fault injection)'] as const) log.event(r);
+    for (const r of ['handshake: closed by server', 'close: dead peer (no pong)', 'dial: failed'] as const) log.event(r);
+    log.event('frame handler threw');
+    expect(log.byKind).toEqual({ refused: 6, undelivered: 3, connection: 3, internal: 1 });
+    expect(netEventKind('handshake: replayed nonce')).toBe('refused');
+    expect(netEventKind('handshake: closed early')).toBe('connection');
   });
 });
 
