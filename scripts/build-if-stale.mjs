@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Builds dist/ (tsc -p tsconfig.build.json, incremental) when a file it is built from is newer
- * than the last build; otherwise does nothing in a few milliseconds. `bin/byzpax` runs dist/, so
+ * Builds dist/ (tsc -p tsconfig.build.json, incremental, then dts-js-specifiers.mjs) when a
+ * file it is built from is newer than the last build; otherwise does nothing in a few milliseconds. `bin/byzpax` runs dist/, so
  * `npm start`, `npm run sim|nemesis|bench` and the tests (vitest's globalSetup) call this first
  * and never run a stale build. `npm ci` and `npm pack` do a clean build (`prepare`).
  *
@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rewriteDeclarations } from './dts-js-specifiers.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAMP = join(ROOT, 'dist', '.tsbuildinfo');
@@ -64,6 +65,7 @@ export function buildIfStale() {
   if (!isStale()) return { status: 0, output: '' };
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8' });
+  rewriteDeclarations();
   const pruned = pruneOrphans();
   const note = pruned.length ? `removed ${pruned.length} compiled file(s) whose source is gone\n` : '';
   return { status: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}${note}` };

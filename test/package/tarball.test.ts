@@ -204,6 +204,11 @@ import type {} from 'byzpax/dist/core/replica.js';
     expect(attw.code, show(attw)).toBe(0); // non-zero on any problem outside the ignored node10/require() columns
     for (const subpath of Object.keys(pkg.exports)) expect(attw.stdout).toContain(`"${subpath.replace(/^\./, pkg.name)}"`);
     expect(tsc.code, show(tsc)).toBe(0);
+    // The declarations name their neighbours as .js, like the JavaScript (scripts/dts-js-specifiers.mjs).
+    const dts = (readdirSync(join(app, 'node_modules', 'byzpax', 'dist'), { recursive: true }) as string[]).filter((f) => f.endsWith('.d.ts'));
+    expect(dts.length).toBeGreaterThan(50);
+    const tsSpecifiers = dts.filter((f) => /(from|import)\s*\(?\s*['"]\.\.?\/[^'"]*\.ts['"]/.test(readFileSync(join(app, 'node_modules', 'byzpax', 'dist', f), 'utf8')));
+    expect(tsSpecifiers).toEqual([]);
   });
 
   it("plain node imports 'byzpax': the client, cluster and key files, generate", async () => {
