@@ -220,26 +220,36 @@ import type {} from 'byzpax/dist/core/replica.js';
     expect(keys).not.toContain('Replica');
   });
 
-  it('byzpax/core, sim, codec, crypto, app, check load no lmdb, ws or pino; the check itself catches server loading them', async () => {
-    // A module-resolution hook that throws on lmdb, ws or pino: the import fails if they load.
-    const hook = `export async function resolve(specifier, context, next) {
-      const r = await next(specifier, context);
-      const m = /\\/node_modules\\/(lmdb|ws|pino)\\//.exec(r.url);
-      if (m) throw new Error('forbidden: ' + m[1] + ' (imported by ' + context.parentURL + ')');
-      return r;
-    }`;
-    writeFileSync(join(app, 'forbid.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});\n`);
-    const load = (entry: string) =>
-      node(['--import', './forbid.mjs', '-e', `import(${JSON.stringify(entry)}).then((m) => console.log(Object.keys(m).length))`]);
-    const light = ['byzpax/core', 'byzpax/sim', 'byzpax/codec', 'byzpax/crypto', 'byzpax/app', 'byzpax/check'];
-    const results = await Promise.all([...light, 'byzpax/server'].map(load));
-    light.forEach((entry, i) => {
-      expect(results[i]!.code, `${entry}: ${show(results[i]!)}`).toBe(0);
+  it("byzpax/core, sim, codec, crypto, app, check load no lmdb, ws or pino; 'byzpax' no lmdb or pino; the check catches server loading them", async () => {
+    // A module-resolution hook that throws on the named packages: the import fails if one loads.
+    const forbid = (file: string, packages: string[]) => {
+      const hook = `export async function resolve(specifier, context, next) {
+        const r = await next(specifier, context);
+        const m = /\\/node_modules\\/(${packages.join('|')})\\//.exec(r.url);
+        if (m) throw new Error('forbidden: ' + m[1] + ' (imported by ' + context.parentURL + ')');
+        return r;
+      }`;
+      writeFileSync(join(app, file), `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});\n`);
+      return `./${file}`;
+    };
+    const noIo = forbid('forbid-io.mjs', ['lmdb', 'ws', 'pino']);
+    const noStorage = forbid('forbid-storage.mjs', ['lmdb', 'pino']);
+    const load = (hook: string, entry: string) =>
+      node(['--import', hook, '-e', `import(${JSON.stringify(entry)}).then((m) => console.log(Object.keys(m).length))`]);
+    const cases: [string, string][] = [
+      ...['byzpax/core', 'byzpax/sim', 'byzpax/codec', 'byzpax/crypto', 'byzpax/app', 'byzpax/check'].map((e): [string, string] => [noIo, e]),
+      [noStorage, 'byzpax'],
+    ];
+    const [server, clientUnderNoIo, ...results] = await Promise.all([load(noIo, 'byzpax/server'), load(noIo, 'byzpax'), ...cases.map(([hook, entry]) => load(hook, entry))]);
+    cases.forEach(([hook, entry], i) => {
+      expect(results[i]!.code, `${entry} under ${hook}: ${show(results[i]!)}`).toBe(0);
       expect(Number(results[i]!.stdout)).toBeGreaterThan(0);
     });
-    const server = results[light.length]!;
-    expect(server.code).not.toBe(0);
-    expect(server.stderr).toMatch(/forbidden: (lmdb|ws)/);
+    // The hook does catch what loads: the server entry loads lmdb, the client ws.
+    expect(server!.code).not.toBe(0);
+    expect(server!.stderr).toMatch(/forbidden: (lmdb|ws)/);
+    expect(clientUnderNoIo!.code).not.toBe(0);
+    expect(clientUnderNoIo!.stderr).toMatch(/forbidden: ws/);
     // …and without the hook the server entry loads.
     const plain = await node(['-e', "import('byzpax/server').then((m) => console.log(typeof m.ReplicaServer, typeof m.openLmdbStorage))"]);
     expect(plain.code, show(plain)).toBe(0);
