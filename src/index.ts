@@ -1,65 +1,37 @@
 /**
- * byzpax as a library. The protocol core is pure: build a `Replica`, feed it inputs with
- * `step()`, carry out its outputs (persist, then send). See README.md for the full tour.
+ * `byzpax`: what a service user needs — the client, cluster and key files, and generating a
+ * cluster's keys. Loads ws and the crypto/codec code the client shares with the replicas; not
+ * lmdb, not pino (nor the replica, simulator or fault code).
+ *
+ * The other entry points (see the README's table): `byzpax/core` (the pure replica),
+ * `byzpax/server` (a replica process: transport and lmdb storage), `byzpax/sim`,
+ * `byzpax/faults`, `byzpax/app`, `byzpax/check`, `byzpax/codec`, `byzpax/crypto`.
  */
-export { Replica, type ReplicaOptions } from './core/replica.ts';
-export {
-  defaultParams,
-  leaderOf,
-  quorums,
-  validateConfig,
-  validateQuorums,
-  type ClusterConfig,
-  type ProtocolParams,
-  type Quorums,
-  type ReplicaId,
-  type ClientId,
-} from './core/config.ts';
-export type { Input, Outputs, PersistOp, ExecutedSlot, ProtocolEvent, Send, ClientReply } from './core/io.ts';
-export type * from './core/messages.ts';
-export { applyPersistOp, emptyDurableState, type DurableState } from './core/durable.ts';
-export { selectValue, type SelectRule, type SlotReport, type Selection } from './core/select.ts';
-export { Auth } from './core/auth.ts';
-export { Statements, batchDigest } from './core/statements.ts';
-export { describeMessage } from './core/describe.ts';
-export { encodeMessage, decodeMessage, type DecodeResult } from './codec/wire.ts';
-export { limits } from './codec/limits.ts';
-export * from './crypto/index.ts';
-export * from './app/index.ts';
-export { ReplyQuorum, type ReplyVerdict } from './client/reply-quorum.ts';
-export { checkOperations, kvModel, registerModel, type Operation, type Model } from './check/index.ts';
-export { Simulation, defaultSimOptions, type SimOptions, type SimResult } from './sim/simulation.ts';
-export { runSweep, sweepOptions, type SweepSummary } from './sim/run.ts';
-export {
-  runTwins,
-  runTwinsScenario,
-  enumerateTwinsScenarios,
-  twinsScenario,
-  twinsScenarioCount,
-  twinsPartitions,
-  twinsOptions,
-  defaultTwinsOptions,
-  spreadStride,
-  type TwinsOptions,
-  type TwinsScenario,
-  type TwinsResult,
-  type TwinsSummary,
-} from './sim/twins.ts';
-export { brokenSelectRules } from './sim/broken-select-rules.ts';
-
-// The service: cluster files, the client, a replica process and its parts.
-export { readClusterFile, writeClusterFile, parseCluster, ClusterFileError, type Cluster } from './cluster/cluster-file.ts';
-export { readKeyFile, writeKeyFile, KeyFileError, type KeyFile } from './cluster/key-file.ts';
-export { generateCluster, GenerateError, type GenerateOptions } from './cluster/generate.ts';
 export { Client, ClientError, type ClientOptions, type Answer } from './client/client.ts';
+export { ReplyQuorum, type ReplyVerdict } from './client/reply-quorum.ts';
 export { HistoryRecorder, type KvOperation } from './check/history-recorder.ts';
-export { ReplicaServer, type ReplicaServerOptions, type ReplicaStatus } from './server/replica-server.ts';
-export { ReplicaProcesses, type ReplicaProcessesOptions } from './server/replica-processes.ts';
-export { ReplicaTransport, type TransportLimits, type LinkFaults } from './net/replica-transport.ts';
-export { ClientTransport } from './net/client-transport.ts';
-export { openLmdbStorage, type Durability } from './storage/lmdb-storage.ts';
-export { StorageError, type ReplicaStorage } from './storage/replica-storage.ts';
-
-// Byzantine replicas on demand, and the live nemesis.
-export { createByzantineNode, strategies, strategyNames, InMemoryCollusionHub, type StrategyName, type StrategyContext, type ByzantineNode, type CollusionHub } from './faults/registry.ts';
-export { runNemesis, type NemesisOptions, type NemesisReport } from './faults/nemesis.ts';
+export {
+  readClusterFile,
+  writeClusterFile,
+  parseCluster,
+  clusterToJson,
+  ClusterFileError,
+  CLUSTER_FORMAT,
+  type Cluster,
+  type ClusterFileJson,
+} from './cluster/cluster-file.ts';
+export { readKeyFile, writeKeyFile, KeyFileError, KEY_FORMAT, type KeyFile, type KeyRole } from './cluster/key-file.ts';
+export {
+  generateCluster,
+  GenerateError,
+  clusterFileIn,
+  replicaKeyIn,
+  clientKeyIn,
+  type GenerateOptions,
+  type Generated,
+} from './cluster/generate.ts';
+export { freePortRange } from './cluster/free-ports.ts';
+// Shared by many clients of one application (Client.connect({ …, verifier })).
+export { SignatureVerifier, type SignatureVerifierOptions } from './crypto/verifier.ts';
+export type { KvCommand, KvResult } from './app/kv-command.ts';
+export type { ClusterConfig, ProtocolParams, ReplicaId, ClientId } from './core/config.ts';

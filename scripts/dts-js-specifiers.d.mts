@@ -1,0 +1,1 @@
+export function rewriteDeclarations(dir?: string): number;
