@@ -23,8 +23,6 @@ export const cli = command({
   },
 });
 
-export const clientHelp = cli.help();
-
 function parseCommand(words: string[]): KvCommand {
   const [op, ...args] = words;
   const need = (k: number) => {
@@ -60,7 +58,7 @@ function format(c: KvCommand, r: KvResult): string {
 
 export async function clientCommand(argv: string[]): Promise<number> {
   const parsed = cli.parse(argv);
-  if (!parsed) return 0;
+  if (!parsed) return 0; // --help was printed
   const { values, positionals } = parsed;
   const command = parseCommand(positionals);
   const timeout = values.timeout;

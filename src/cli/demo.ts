@@ -18,12 +18,9 @@ export const cli = command({
   },
 });
 
-export const demoHelp = cli.help();
-
 export function demoCommand(argv: string[]): number {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const seed = values.seed;
   const observedReplica = 2; // never crashed in this script
   const lines: string[] = [];

@@ -35,12 +35,9 @@ export const cli = command({
   },
 });
 
-export const faultsHelp = cli.help();
-
 export function faultsCommand(argv: string[]): number {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   if (!values.sweep) {
     const width = Math.max(...strategies.map((s) => s.name.length));
     if (values.json) process.stdout.write(JSON.stringify(strategies) + '\n');

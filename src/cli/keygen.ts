@@ -18,12 +18,9 @@ export const cli = command({
   },
 });
 
-export const keygenHelp = cli.help();
-
 export function keygenCommand(argv: string[]): number {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const { n, mode, policy } = values;
   try {
     const g = generateCluster({

@@ -25,12 +25,9 @@ acknowledged write read back, one state on the correct replicas). Loopback only,
   },
 });
 
-export const nemesisHelp = cli.help();
-
 export async function nemesisCommand(argv: string[]): Promise<number> {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const { n, mode, byzantine } = values;
   const strategies = values.strategies;
   if (byzantine !== undefined && byzantine >= n) throw new UsageError(`--byzantine ${byzantine}: there are only replicas 0..${n - 1}`);

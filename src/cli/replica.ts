@@ -32,16 +32,13 @@ export const cli = command({
   },
 });
 
-export const replicaHelp = cli.help();
-
 function linkFaults(values: { 'delay-ms': number; 'jitter-ms': number; loss: number }): LinkFaults {
   return { delayMs: values['delay-ms'], jitterMs: values['jitter-ms'], loss: values.loss };
 }
 
 export async function replicaCommand(argv: string[]): Promise<number> {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const keyFiles = values.key ?? [];
   const strategy = values.byzantine as StrategyName | undefined; // checked by the option
   if (keyFiles.length > 1 && strategy !== 'collude') throw new UsageError('several --key options run colluding replicas in one process: they need --byzantine collude');

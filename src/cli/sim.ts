@@ -35,12 +35,9 @@ export const cli = command({
   },
 });
 
-export const simHelp = cli.help();
-
 export function simCommand(argv: string[]): number {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const { n, mode, policy } = values;
   const f = values.f ?? Math.floor((n - 1) / 3);
   try {

@@ -43,12 +43,9 @@ export const cli = command({
   },
 });
 
-export const twinsHelp = cli.help();
-
 export function twinsCommand(argv: string[]): number {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const { mode, policy } = values;
   const ruleName = values['broken-rule'];
   const opts = twinsOptions({

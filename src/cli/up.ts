@@ -38,8 +38,6 @@ export const cli = command({
   notes: '--no-fsync, --delay-ms, --jitter-ms, --loss and --log-level are passed to every replica\n(see byzpax replica --help)',
 });
 
-export const upHelp = cli.help();
-
 /** One status line per replica: what `byzpax up` shows while the cluster runs. */
 function statusLine(procs: ReplicaProcesses, n: number, id: number): string {
   const s = procs.status[id];
@@ -72,9 +70,8 @@ function parseByzantine(spec: string | undefined, n: number, f: number): Map<num
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const parsed = cli.parse(argv);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const { dir, data, mode } = values;
   let cluster: Cluster;
   if (existsSync(clusterFileIn(dir))) {
