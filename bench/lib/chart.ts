@@ -1,11 +1,12 @@
 /**
- * Line charts as a list of drawing primitives, rendered two ways: SVG (text, scalable) and PNG
- * (pngjs for the file format, our own rasteriser: thick lines, markers and a 5×7 bitmap font,
- * drawn at 2× and box-filtered down for anti-aliasing). No browser, no native build.
+ * Line charts as a list of drawing primitives, written as SVG (text, scalable); the PNG is that
+ * SVG rendered by resvg (@resvg/resvg-js: prebuilt binaries as npm platform packages, no
+ * browser, no build step) with a DejaVu font from npm.
  */
 import { writeFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
-import { ADVANCE, GLYPH_H, glyph } from './font5x7.ts';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
 
 export type Color = string; // '#rrggbb'
 
@@ -13,7 +14,7 @@ export type Shape =
   | { kind: 'rect'; x: number; y: number; w: number; h: number; fill?: Color; stroke?: Color; width?: number }
   | { kind: 'line'; points: [number, number][]; color: Color; width: number; dash?: number }
   | { kind: 'marker'; x: number; y: number; r: number; color: Color; shape: 'circle' | 'square' | 'triangle' }
-  /** `size`: text height in pixels (a multiple of 7 renders crisply in the PNG). */
+  /** `size`: font size in pixels; `y` is the top of the text. */
   | { kind: 'text'; x: number; y: number; text: string; size: number; color: Color; anchor?: 'start' | 'middle' | 'end'; vertical?: boolean; bold?: boolean };
 
 export interface Scene {
@@ -214,156 +215,27 @@ export function toSvg(scene: Scene): string {
 // ------------------------------------------------------------------------------------------
 // PNG
 
-const SS = 2; // supersampling factor
-
-function parseColor(c: Color): [number, number, number] {
-  const h = c.replace('#', '');
-  return [parseInt(h.slice(0, 2), 16), parseInt(h.slice(2, 4), 16), parseInt(h.slice(4, 6), 16)];
+/**
+ * The fonts the PNG is drawn with: DejaVu Sans Mono (regular and bold) from the dejavu-fonts-ttf
+ * package, not the system's, so a chart renders the same on a fresh machine with no fonts
+ * installed as on a workstation (where the SVG's fallbacks, Menlo or Consolas, would differ).
+ */
+function fontFiles(): string[] {
+  const dir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+  return ['DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf'].map((f) => join(dir, f));
 }
 
-class Raster {
-  readonly w: number;
-  readonly h: number;
-  readonly px: Uint8Array;
-  constructor(w: number, h: number, bg: Color) {
-    this.w = w;
-    this.h = h;
-    this.px = new Uint8Array(w * h * 3);
-    const [r, g, b] = parseColor(bg);
-    for (let i = 0; i < w * h; i++) {
-      this.px[i * 3] = r;
-      this.px[i * 3 + 1] = g;
-      this.px[i * 3 + 2] = b;
-    }
-  }
-  set(x: number, y: number, c: [number, number, number]): void {
-    x = Math.round(x);
-    y = Math.round(y);
-    if (x < 0 || y < 0 || x >= this.w || y >= this.h) return;
-    const i = (y * this.w + x) * 3;
-    this.px[i] = c[0];
-    this.px[i + 1] = c[1];
-    this.px[i + 2] = c[2];
-  }
-  fillRect(x0: number, y0: number, x1: number, y1: number, c: [number, number, number]): void {
-    for (let y = Math.max(0, Math.floor(y0)); y < Math.min(this.h, Math.ceil(y1)); y++) for (let x = Math.max(0, Math.floor(x0)); x < Math.min(this.w, Math.ceil(x1)); x++) this.set(x, y, c);
-  }
-  disc(cx: number, cy: number, r: number, c: [number, number, number]): void {
-    const rr = r * r;
-    for (let y = Math.floor(cy - r); y <= Math.ceil(cy + r); y++) for (let x = Math.floor(cx - r); x <= Math.ceil(cx + r); x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= rr) this.set(x, y, c);
-  }
-  /** A thick segment: discs stamped every half pixel; `dash` skips alternate runs of that length. */
-  segment(x0: number, y0: number, x1: number, y1: number, width: number, c: [number, number, number], dash = 0, offset = 0): number {
-    const len = Math.hypot(x1 - x0, y1 - y0);
-    const steps = Math.max(1, Math.ceil(len * 2));
-    const r = Math.max(0.5, width / 2);
-    for (let i = 0; i <= steps; i++) {
-      const d = offset + (len * i) / steps;
-      if (dash && Math.floor(d / dash) % 2 === 1) continue;
-      const x = x0 + ((x1 - x0) * i) / steps;
-      const y = y0 + ((y1 - y0) * i) / steps;
-      if (r <= 0.75) this.set(x, y, c);
-      else this.disc(x, y, r, c);
-    }
-    return offset + len;
-  }
-  triangle(cx: number, cy: number, r: number, c: [number, number, number]): void {
-    const top = cy - r * 1.2;
-    const bottom = cy + r * 0.8;
-    for (let y = Math.floor(top); y <= Math.ceil(bottom); y++) {
-      const half = ((y - top) / (bottom - top)) * r * 1.1;
-      for (let x = Math.floor(cx - half); x <= Math.ceil(cx + half); x++) this.set(x, y, c);
-    }
-  }
-  text(s: Extract<Shape, { kind: 'text' }>): void {
-    const scale = Math.max(1, Math.round((s.size * SS) / GLYPH_H));
-    const c = parseColor(s.color);
-    const adv = ADVANCE * scale;
-    const total = [...s.text].length * adv - scale;
-    const anchorShift = s.anchor === 'middle' ? total / 2 : s.anchor === 'end' ? total : 0;
-    const x0 = s.x * SS;
-    const y0 = s.y * SS;
-    let i = 0;
-    for (const ch of s.text) {
-      const g = glyph(ch);
-      for (let gy = 0; gy < g.length; gy++) {
-        const row = g[gy]!;
-        for (let gx = 0; gx < row.length; gx++) {
-          if (!row[gx]) continue;
-          const along = i * adv + gx * scale - anchorShift;
-          for (let dy = 0; dy < scale; dy++) {
-            for (let dx = 0; dx < scale + (s.bold ? 1 : 0); dx++) {
-              if (s.vertical) this.set(x0 + gy * scale + dy, y0 - along - dx, c);
-              else this.set(x0 + along + dx, y0 + gy * scale + dy, c);
-            }
-          }
-        }
-      }
-      i++;
-    }
-  }
+/** Renders an SVG document (as toSvg writes it) to PNG bytes with resvg. */
+export function svgToPng(svg: string): Buffer {
+  const resvg = new Resvg(svg, {
+    font: { loadSystemFonts: false, fontFiles: fontFiles(), defaultFontFamily: 'DejaVu Sans Mono', monospaceFamily: 'DejaVu Sans Mono' },
+    logLevel: 'error',
+  });
+  return resvg.render().asPng();
 }
 
 export function toPng(scene: Scene): Buffer {
-  const r = new Raster(scene.width * SS, scene.height * SS, scene.background);
-  for (const s of scene.shapes) {
-    switch (s.kind) {
-      case 'rect':
-        if (s.fill) r.fillRect(s.x * SS, s.y * SS, (s.x + s.w) * SS, (s.y + s.h) * SS, parseColor(s.fill));
-        if (s.stroke) {
-          const c = parseColor(s.stroke);
-          const w = (s.width ?? 1) * SS;
-          const [x0, y0, x1, y1] = [s.x * SS, s.y * SS, (s.x + s.w) * SS, (s.y + s.h) * SS];
-          r.fillRect(x0, y0, x1, y0 + w, c);
-          r.fillRect(x0, y1 - w, x1, y1, c);
-          r.fillRect(x0, y0, x0 + w, y1, c);
-          r.fillRect(x1 - w, y0, x1, y1, c);
-        }
-        break;
-      case 'line': {
-        const c = parseColor(s.color);
-        let off = 0;
-        for (let i = 1; i < s.points.length; i++) {
-          const [a, b] = [s.points[i - 1]!, s.points[i]!];
-          off = r.segment(a[0] * SS, a[1] * SS, b[0] * SS, b[1] * SS, s.width * SS, c, (s.dash ?? 0) * SS, off);
-        }
-        break;
-      }
-      case 'marker': {
-        const c = parseColor(s.color);
-        if (s.shape === 'circle') r.disc(s.x * SS, s.y * SS, s.r * SS, c);
-        else if (s.shape === 'square') r.fillRect((s.x - s.r) * SS, (s.y - s.r) * SS, (s.x + s.r) * SS, (s.y + s.r) * SS, c);
-        else r.triangle(s.x * SS, s.y * SS, s.r * SS, c);
-        break;
-      }
-      case 'text':
-        r.text(s);
-        break;
-    }
-  }
-  // Box-filter down by SS.
-  const png = new PNG({ width: scene.width, height: scene.height });
-  for (let y = 0; y < scene.height; y++) {
-    for (let x = 0; x < scene.width; x++) {
-      let R = 0;
-      let G = 0;
-      let B = 0;
-      for (let dy = 0; dy < SS; dy++) {
-        for (let dx = 0; dx < SS; dx++) {
-          const i = ((y * SS + dy) * r.w + x * SS + dx) * 3;
-          R += r.px[i]!;
-          G += r.px[i + 1]!;
-          B += r.px[i + 2]!;
-        }
-      }
-      const o = (y * scene.width + x) * 4;
-      png.data[o] = Math.round(R / (SS * SS));
-      png.data[o + 1] = Math.round(G / (SS * SS));
-      png.data[o + 2] = Math.round(B / (SS * SS));
-      png.data[o + 3] = 255;
-    }
-  }
-  return PNG.sync.write(png);
+  return svgToPng(toSvg(scene));
 }
 
 export function writeChart(scene: Scene, basePath: string): { svg: string; png: string } {

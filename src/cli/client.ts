@@ -1,21 +1,27 @@
 /** `byzpax client`: one key-value command against a running cluster, answered by f+1 matching replicas. */
-import { parseArgs } from 'node:util';
 import type { KvCommand, KvResult } from '../app/kv-command.ts';
 import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
 import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
 import { Client, ClientError } from '../client/client.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, file, flag, int, shared, UsageError } from './options.ts';
 
-export const clientHelp = `byzpax client — run one command against a cluster
-
-  byzpax client --cluster FILE --key FILE <command>
-    put KEY VALUE      set KEY; prints the previous value
-    get KEY            prints the value (null if absent)
-    cas KEY OLD NEW    set KEY to NEW iff it holds OLD (write - for "absent")
-    delete KEY         remove KEY; prints the previous value
-  --json             print {"result":…,"slot":…,"view":…,"latencyMs":…}
-  --timeout MS       give up after this long (default 30000)
-`;
+export const cli = command({
+  name: 'client',
+  summary: 'run one command against a cluster',
+  intro: `byzpax client --cluster FILE --key FILE <command>
+  put KEY VALUE      set KEY; prints the previous value
+  get KEY            prints the value (null if absent)
+  cas KEY OLD NEW    set KEY to NEW iff it holds OLD (write - for "absent")
+  delete KEY         remove KEY; prints the previous value
+`,
+  positionals: true,
+  options: {
+    cluster: shared.cluster,
+    key: file('a client key file (client-<id>.key)', { required: true }),
+    json: flag('print {"result":…,"slot":…,"view":…,"latencyMs":…}'),
+    timeout: int('give up after this long', { arg: 'MS', default: 30_000, min: 1 }),
+  },
+});
 
 function parseCommand(words: string[]): KvCommand {
   const [op, ...args] = words;
@@ -51,19 +57,11 @@ function format(c: KvCommand, r: KvResult): string {
 }
 
 export async function clientCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { cluster: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(clientHelp);
-    return 0;
-  }
-  if (!values.cluster || !values.key) throw new UsageError('--cluster and --key are required (see byzpax client --help)');
+  const parsed = cli.parse(argv);
+  if (!parsed) return 0; // --help was printed
+  const { values, positionals } = parsed;
   const command = parseCommand(positionals);
-  const timeout = intOption(values.timeout, 'timeout', 30_000, 1);
+  const timeout = values.timeout;
   let client: Client | undefined;
   try {
     const cluster = readClusterFile(values.cluster);

@@ -4,21 +4,30 @@
  * the others change view and carry on, the old leader restarts from its persisted state and
  * catches up. Prints every committed slot and a verdict.
  */
-import { parseArgs } from 'node:util';
 import { decodeKvCommand, decodeKvResult, describeKvCommand, describeKvResult } from '../app/kv-command.ts';
 import { sweepOptions } from '../sim/run.ts';
 import { Simulation } from '../sim/simulation.ts';
-import { intOption } from './args.ts';
+import { command, int } from './options.ts';
+
+export const cli = command({
+  name: 'demo',
+  summary: 'the simulator on one scripted schedule: a leader crash and recovery, narrated',
+  options: {
+    seed: int('the simulation seed', { arg: 'S', default: 7 }),
+    ops: int('operations per client, 2 clients', { arg: 'K', default: 12, min: 1 }),
+  },
+});
 
 export function demoCommand(argv: string[]): number {
-  const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' }, ops: { type: 'string' } }, strict: true });
-  const seed = intOption(values.seed, 'seed', 7);
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const seed = values.seed;
   const observedReplica = 2; // never crashed in this script
   const lines: string[] = [];
   const opts = sweepOptions({
     seed,
     clients: 2,
-    opsPerClient: intOption(values.ops, 'ops', 12, 1),
+    opsPerClient: values.ops,
     steps: 500,
     crash: false,
     networkFaults: false,

@@ -5,55 +5,39 @@
  * line per (strategy, replica): violations, liveness, views reached and what was detected — the
  * opt-in, larger version of test/faults.
  */
-import { parseArgs } from 'node:util';
 import { validateQuorums } from '../core/config.ts';
 import { strategies } from '../faults/registry.ts';
 import { isStrategyName, strategyNames, type StrategyName } from '../faults/types.ts';
 import { total } from '../sim/checker.ts';
 import { forcedViewChanges, runSweep, sweepOptions, type SweepSummary } from '../sim/run.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, flag, int, intList, shared, textList, UsageError } from './options.ts';
 
-export const faultsHelp = `byzpax faults — the Byzantine strategies a replica can run (with its real key)
-
-  (no options)     list the strategies with one-line summaries
-  --sweep          run each strategy on replica 0 (view-0 leader) and replica 1 (backup) for
-                   --seeds schedules each, with crashes and network faults, and report safety,
-                   liveness, views reached and detections per strategy
-  --strategies S,… only these strategies (default: all)
-  --replicas R,…   which replica runs the strategy (default 0,1)
-  --seeds K        schedules per (strategy, replica) (default 20)
-  --seed S         first seed (default 1)
-  --n N / --f F    cluster size (default 4 / ⌊(n−1)/3⌋)
-  --force-view-changes  also cut off the current leader twice per schedule (more view changes)
-  --mode M / --policy P  commit path classic | fast, fast-path COMMIT policy concurrent | deferred
-  --json           one JSON object per line, then a summary line
-
-  One strategy on chosen replicas, or several together:  byzpax sim --byzantine 0:equivocate,3:double-vote
-`;
+export const cli = command({
+  name: 'faults',
+  summary: 'the Byzantine strategies a replica can run (with its real key)',
+  intro: '(no options)     list the strategies with one-line summaries',
+  notes: 'One strategy on chosen replicas, or several together:  byzpax sim --byzantine 0:equivocate,3:double-vote',
+  options: {
+    sweep: flag('run each strategy on replica 0 (view-0 leader) and replica 1 (backup) for\n--seeds schedules each, with crashes and network faults, and report safety,\nliveness, views reached and detections per strategy'),
+    strategies: textList('only these strategies', {
+      defaultText: 'all',
+      check: (x) => (isStrategyName(x) ? undefined : `unknown strategy '${x}' (known: ${strategyNames.join(', ')})`),
+    }),
+    replicas: intList('which replica runs the strategy', { defaultText: '0,1' }),
+    seeds: int('schedules per (strategy, replica)', { arg: 'K', default: 20, min: 1 }),
+    seed: int('first seed', { arg: 'S', default: 1 }),
+    n: { ...shared.n, help: 'cluster size' },
+    f: shared.f,
+    'force-view-changes': { ...shared.forceViewChanges, help: 'also cut off the current leader twice per schedule (more view changes)' },
+    mode: shared.mode,
+    policy: shared.policy,
+    json: flag('one JSON object per line, then a summary line'),
+  },
+});
 
 export function faultsCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      sweep: { type: 'boolean' },
-      strategies: { type: 'string' },
-      replicas: { type: 'string' },
-      seeds: { type: 'string' },
-      seed: { type: 'string' },
-      n: { type: 'string' },
-      f: { type: 'string' },
-      json: { type: 'boolean' },
-      'force-view-changes': { type: 'boolean' },
-      mode: { type: 'string' },
-      policy: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(faultsHelp);
-    return 0;
-  }
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   if (!values.sweep) {
     const width = Math.max(...strategies.map((s) => s.name.length));
     if (values.json) process.stdout.write(JSON.stringify(strategies) + '\n');
@@ -61,26 +45,17 @@ export function faultsCommand(argv: string[]): number {
     return 0;
   }
 
-  const n = intOption(values.n, 'n', 4, 1);
-  const f = intOption(values.f, 'f', Math.floor((n - 1) / 3));
+  const { n, mode, policy, seeds, seed } = values;
+  const f = values.f ?? Math.floor((n - 1) / 3);
   try {
     validateQuorums(n, f);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   if (f < 1) throw new UsageError('a Byzantine replica needs f ≥ 1');
-  const chosen: StrategyName[] = values.strategies === undefined ? [...strategyNames] : values.strategies.split(',').map((x) => x.trim()).map((x) => {
-    if (!isStrategyName(x)) throw new UsageError(`--strategies: unknown strategy '${x}' (known: ${strategyNames.join(', ')})`);
-    return x;
-  });
-  const replicas = (values.replicas ?? '0,1').split(',').map((x) => intOption(x.trim(), 'replicas', 0, 0));
+  const chosen = (values.strategies ?? [...strategyNames]) as StrategyName[];
+  const replicas = values.replicas ?? [0, 1];
   for (const r of replicas) if (r >= n) throw new UsageError(`--replicas ${r}: there are only replicas 0..${n - 1}`);
-  const mode = values.mode ?? 'fast';
-  if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
-  const policy = values.policy ?? 'deferred';
-  if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
-  const seeds = intOption(values.seeds, 'seeds', 20, 1);
-  const seed = intOption(values.seed, 'seed', 1);
 
   let failed = 0;
   const rows: (Omit<SweepSummary, 'runs' | 'detections'> & { strategy: StrategyName; replica: number; misbehaviour: number; drops: number; malformed: number; wrongReplies: number })[] = [];

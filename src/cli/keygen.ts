@@ -1,58 +1,38 @@
 /** `byzpax keygen`: a new cluster's keys and its shared cluster.json. */
-import { parseArgs } from 'node:util';
 import { generateCluster, GenerateError } from '../cluster/generate.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, flag, int, shared, text, UsageError } from './options.ts';
 
-export const keygenHelp = `byzpax keygen — generate keys and cluster.json for a new cluster
-
-  --n N            replicas (default 4)
-  --f F            Byzantine faults tolerated (default ⌊(n−1)/3⌋; needs n ≥ 3f+1)
-  --clients C      client keys to create (default 2)
-  --dir D          where to write (default keys/local)
-  --host H         address replicas listen on (default 127.0.0.1)
-  --base-port P    replica i listens on P+i (default 7400)
-  --mode M         fast | classic (default fast)
-  --policy P       fast-path COMMIT policy: deferred | concurrent (default deferred)
-  --force          overwrite existing key files
-`;
+export const cli = command({
+  name: 'keygen',
+  summary: 'generate keys and cluster.json for a new cluster',
+  options: {
+    n: shared.n,
+    f: { ...shared.f, defaultText: '⌊(n−1)/3⌋; needs n ≥ 3f+1' },
+    clients: int('client keys to create', { arg: 'C', default: 2 }),
+    dir: text('where to write', { arg: 'D', default: 'keys/local' }),
+    host: text('address replicas listen on', { arg: 'H', default: '127.0.0.1' }),
+    'base-port': shared.basePort,
+    mode: { ...shared.mode, help: '' },
+    policy: shared.policy,
+    force: flag('overwrite existing key files'),
+  },
+});
 
 export function keygenCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      f: { type: 'string' },
-      clients: { type: 'string' },
-      dir: { type: 'string' },
-      host: { type: 'string' },
-      'base-port': { type: 'string' },
-      mode: { type: 'string' },
-      policy: { type: 'string' },
-      force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(keygenHelp);
-    return 0;
-  }
-  const mode = values.mode ?? 'fast';
-  if (mode !== 'fast' && mode !== 'classic') throw new UsageError(`--mode must be fast or classic (got '${mode}')`);
-  const policy = values.policy ?? 'deferred';
-  if (policy !== 'deferred' && policy !== 'concurrent') throw new UsageError(`--policy must be deferred or concurrent (got '${policy}')`);
-  const n = intOption(values.n, 'n', 4, 1);
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const { n, mode, policy } = values;
   try {
     const g = generateCluster({
-      dir: values.dir ?? 'keys/local',
+      dir: values.dir,
       n,
-      ...(values.f !== undefined ? { f: intOption(values.f, 'f', 0) } : {}),
-      clients: intOption(values.clients, 'clients', 2, 0),
-      host: values.host ?? '127.0.0.1',
-      basePort: intOption(values['base-port'], 'base-port', 7400, 1),
+      ...(values.f !== undefined ? { f: values.f } : {}),
+      clients: values.clients,
+      host: values.host,
+      basePort: values['base-port'],
       mode,
       commitPolicy: policy,
-      force: Boolean(values.force),
+      force: values.force,
     });
     const q = g.quorums;
     process.stdout.write(

@@ -1,49 +1,35 @@
 /** `byzpax nemesis` (npm run nemesis): a live cluster under faults and a Byzantine replica, then a verdict. */
-import { parseArgs } from 'node:util';
 import { runNemesis } from '../faults/nemesis.ts';
 import { isStrategyName, type StrategyName } from '../faults/types.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, flag, int, intOption, shared, textList, UsageError } from './options.ts';
 
-export const nemesisHelp = `byzpax nemesis — a real cluster under a client workload while replicas are killed,
+export const cli = command({
+  name: 'nemesis',
+  summary: `a real cluster under a client workload while replicas are killed,
 restarted, partitioned and one of them turns Byzantine; then a verdict (linearizable history, every
-acknowledged write read back, one state on the correct replicas). Loopback only, bounded in time.
-
-  --n N            replicas (default 4)
-  --seed S         the fault schedule's seed (default: the clock; printed so a run can be repeated)
-  --duration SEC   seconds of faults (default 40)
-  --clients C      concurrent clients (default 3)
-  --mode M         fast | classic (default fast)
-  --byzantine R    the replica that lies (default: chosen by the seed)
-  --strategies L   comma-separated strategies to cycle through (default: all but crash-recover, collude)
-  --json           print the report as one JSON line at the end
-`;
+acknowledged write read back, one state on the correct replicas). Loopback only, bounded in time.`,
+  options: {
+    n: int('replicas', { arg: 'N', default: 4, min: 4 }),
+    // --seed, --duration and --clients are checked here and read as text where runNemesis is called.
+    seed: int("the fault schedule's seed", { arg: 'S', defaultText: 'the clock; printed so a run can be repeated', keepText: true }),
+    duration: int('seconds of faults', { arg: 'SEC', defaultText: '40', min: 1, keepText: true }),
+    clients: int('concurrent clients', { arg: 'C', defaultText: '3', min: 1, keepText: true }),
+    mode: { ...shared.mode, help: '' },
+    byzantine: int('the replica that lies', { arg: 'R', defaultText: 'chosen by the seed' }),
+    strategies: textList('comma-separated strategies to cycle through', {
+      arg: 'L',
+      defaultText: 'all but crash-recover, collude',
+      check: (s) => (isStrategyName(s) ? undefined : `unknown strategy '${s}' (see byzpax faults)`),
+    }),
+    json: flag('print the report as one JSON line at the end'),
+  },
+});
 
 export async function nemesisCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      seed: { type: 'string' },
-      duration: { type: 'string' },
-      clients: { type: 'string' },
-      mode: { type: 'string' },
-      byzantine: { type: 'string' },
-      strategies: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(nemesisHelp);
-    return 0;
-  }
-  const n = intOption(values.n, 'n', 4, 4);
-  const mode = values.mode ?? 'fast';
-  if (mode !== 'fast' && mode !== 'classic') throw new UsageError(`--mode must be fast or classic (got '${mode}')`);
-  const strategies = values.strategies?.split(',').map((s) => s.trim());
-  for (const s of strategies ?? []) if (!isStrategyName(s)) throw new UsageError(`--strategies: unknown strategy '${s}' (see byzpax faults)`);
-  const byzantine = values.byzantine === undefined ? undefined : intOption(values.byzantine, 'byzantine', 0, 0);
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const { n, mode, byzantine } = values;
+  const strategies = values.strategies;
   if (byzantine !== undefined && byzantine >= n) throw new UsageError(`--byzantine ${byzantine}: there are only replicas 0..${n - 1}`);
   const r = await runNemesis({
     n,

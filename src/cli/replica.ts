@@ -2,65 +2,45 @@
  * `byzpax replica`: runs one replica process until SIGTERM/SIGINT. Logs are pino JSON lines on
  * stdout. Started by `byzpax up` it also reports its status to the parent over IPC.
  */
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
 import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
 import type { LinkFaults } from '../net/link-faults.ts';
-import { InMemoryCollusionHub, isStrategyName } from '../faults/registry.ts';
+import { InMemoryCollusionHub, isStrategyName, type StrategyName } from '../faults/registry.ts';
 import type { ReplicaControl } from '../server/replica-processes.ts';
 import { ReplicaServer } from '../server/replica-server.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, file, int, intOption, shared, text, texts, UsageError } from './options.ts';
 
-export const replicaHelp = `byzpax replica — run one replica
+export const cli = command({
+  name: 'replica',
+  summary: 'run one replica',
+  options: {
+    cluster: shared.cluster,
+    key: texts("this replica's key file (replica-<id>.key)", { file: true, required: true }),
+    data: texts('where it keeps its state (created if absent; default data/replica-<id>)', { arg: 'DIR' }),
+    // Checked here, read as text where the server is started.
+    'tick-ms': int('protocol timer resolution', { arg: 'MS', default: 10, min: 1, keepText: true }),
+    'no-fsync': shared.noFsync,
+    'delay-ms': shared.delayMs,
+    'jitter-ms': shared.jitterMs,
+    loss: shared.loss,
+    byzantine: text(
+      'run the Byzantine strategy S instead of the protocol, with this replica\'s real\nkey (list: byzpax faults). With --byzantine collude, give several --key (and\n--data) options: the colluders run in this one process and share what they see',
+      { check: (s) => (isStrategyName(s) ? undefined : `unknown strategy '${s}' (see byzpax faults)`) },
+    ),
+    'log-level': shared.logLevel,
+  },
+});
 
-  --cluster FILE   cluster.json (from byzpax keygen)
-  --key FILE       this replica's key file (replica-<id>.key)
-  --data DIR       where it keeps its state (created if absent; default data/replica-<id>)
-  --tick-ms MS     protocol timer resolution (default 10)
-  --no-fsync       writes reach the OS page cache, not the disk, before messages leave: survives
-                   kill -9 of the replica, not power loss of the machine (benchmarks)
-  --delay-ms MS    inject a one-way delay on every link to the other replicas (default 0)
-  --jitter-ms MS   plus a uniformly random extra delay up to this (default 0)
-  --loss P         drop each outgoing replica message with probability P (default 0)
-  --byzantine S    run the Byzantine strategy S instead of the protocol, with this replica's real
-                   key (list: byzpax faults). With --byzantine collude, give several --key (and
-                   --data) options: the colluders run in this one process and share what they see
-  --log-level L    fatal | error | warn | info | debug (default info)
-`;
-
-function linkFaults(values: { 'delay-ms'?: string; 'jitter-ms'?: string; loss?: string }): LinkFaults {
-  const loss = values.loss === undefined ? 0 : Number(values.loss);
-  if (!(loss >= 0 && loss <= 1)) throw new UsageError(`--loss must be a probability between 0 and 1 (got '${values.loss}')`);
-  return { delayMs: intOption(values['delay-ms'], 'delay-ms', 0), jitterMs: intOption(values['jitter-ms'], 'jitter-ms', 0), loss };
+function linkFaults(values: { 'delay-ms': number; 'jitter-ms': number; loss: number }): LinkFaults {
+  return { delayMs: values['delay-ms'], jitterMs: values['jitter-ms'], loss: values.loss };
 }
 
 export async function replicaCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      cluster: { type: 'string' },
-      key: { type: 'string', multiple: true },
-      data: { type: 'string', multiple: true },
-      'tick-ms': { type: 'string' },
-      'no-fsync': { type: 'boolean' },
-      'delay-ms': { type: 'string' },
-      'jitter-ms': { type: 'string' },
-      loss: { type: 'string' },
-      byzantine: { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(replicaHelp);
-    return 0;
-  }
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
   const keyFiles = values.key ?? [];
-  if (!values.cluster || keyFiles.length === 0) throw new UsageError('--cluster and --key are required (see byzpax replica --help)');
-  const strategy = values.byzantine;
-  if (strategy !== undefined && !isStrategyName(strategy)) throw new UsageError(`--byzantine: unknown strategy '${strategy}' (see byzpax faults)`);
+  const strategy = values.byzantine as StrategyName | undefined; // checked by the option
   if (keyFiles.length > 1 && strategy !== 'collude') throw new UsageError('several --key options run colluding replicas in one process: they need --byzantine collude');
   if (values.data && values.data.length !== keyFiles.length) throw new UsageError(`give one --data per --key (${keyFiles.length} keys, ${values.data.length} data dirs)`);
   const servers: ReplicaServer[] = [];

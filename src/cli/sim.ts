@@ -3,86 +3,54 @@
  * liveness. With --json the last line printed is one JSON object. A failing seed is printed with
  * the command that replays it exactly.
  */
-import { parseArgs } from 'node:util';
 import { validateQuorums } from '../core/config.ts';
 import { isStrategyName, strategyNames, type StrategyName } from '../faults/types.ts';
 import { total, type Detections } from '../sim/checker.ts';
 import { forcedViewChanges, runSweep, sweepOptions } from '../sim/run.ts';
 import { Simulation } from '../sim/simulation.ts';
-import { intOption, UsageError } from './args.ts';
+import { command, flag, int, intList, intOption, shared, text, UsageError } from './options.ts';
 
-export const simHelp = `byzpax sim — run the deterministic simulator
-
-  --n N            replicas (default 4)
-  --f F            Byzantine faults tolerated (default ⌊(n−1)/3⌋)
-  --seeds K        number of schedules (default 100)
-  --seed S         first seed (default 1); alone, replays exactly that seed
-  --steps T        ticks of the chaos phase per schedule (default 600)
-  --crash          crash and restart replicas, sometimes the leader (default on)
-  --no-crash       no crashes
-  --calm           no network faults (no loss, duplication, long delays, partitions)
-  --silent R,…     these replicas receive but never send (Byzantine, withholding votes);
-                   they count against f, so random crashes are limited to f minus their number
-  --byzantine R:S,…  replica R runs Byzantine strategy S with its real key (byzpax faults lists
-                   them), e.g. 0:equivocate,3:double-vote; counted against f like --silent
-  --allow-more-than-f  accept more than f silent/Byzantine replicas: guarantees are void, and the
-                   checker should then find violations (shows it is not vacuous)
-  --force-view-changes  also cut off the current leader twice (ticks 120 and 330, 90 ticks each)
-  --clients C      closed-loop clients (default 3)
-  --ops K          operations per client (default 8)
-  --mode M         commit path: classic | fast (default fast)
-  --policy P       fast-path COMMIT policy: concurrent | deferred (default deferred)
-  --trace          print the full event trace (use with a single --seed)
-  --json           print one JSON summary object as the last line
-`;
+export const cli = command({
+  name: 'sim',
+  summary: 'run the deterministic simulator',
+  options: {
+    n: shared.n,
+    f: shared.f,
+    seeds: int('number of schedules', { arg: 'K', min: 1, defaultText: '100' }),
+    seed: int('first seed; alone, replays exactly that seed', { arg: 'S', defaultText: '1' }),
+    steps: int('ticks of the chaos phase per schedule', { arg: 'T', default: 600 }),
+    crash: flag('crash and restart replicas, sometimes the leader', { defaultText: 'on' }),
+    'no-crash': flag('no crashes'),
+    calm: flag('no network faults (no loss, duplication, long delays, partitions)'),
+    silent: intList('these replicas receive but never send (Byzantine, withholding votes);\nthey count against f, so random crashes are limited to f minus their number'),
+    byzantine: text('replica R runs Byzantine strategy S with its real key (byzpax faults lists\nthem), e.g. 0:equivocate,3:double-vote; counted against f like --silent', { arg: 'R:S,…' }),
+    'allow-more-than-f': flag('accept more than f silent/Byzantine replicas: guarantees are void, and the\nchecker should then find violations (shows it is not vacuous)'),
+    'force-view-changes': shared.forceViewChanges,
+    clients: shared.clients,
+    ops: shared.ops,
+    mode: shared.mode,
+    policy: shared.policy,
+    trace: flag('print the full event trace (use with a single --seed)'),
+    json: shared.json,
+  },
+});
 
 export function simCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      f: { type: 'string' },
-      seeds: { type: 'string' },
-      seed: { type: 'string' },
-      steps: { type: 'string' },
-      crash: { type: 'boolean' },
-      'no-crash': { type: 'boolean' },
-      calm: { type: 'boolean' },
-      silent: { type: 'string' },
-      byzantine: { type: 'string' },
-      'allow-more-than-f': { type: 'boolean' },
-      'force-view-changes': { type: 'boolean' },
-      clients: { type: 'string' },
-      ops: { type: 'string' },
-      mode: { type: 'string' },
-      policy: { type: 'string' },
-      trace: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(simHelp);
-    return 0;
-  }
-  const n = intOption(values.n, 'n', 4, 1);
-  const f = intOption(values.f, 'f', Math.floor((n - 1) / 3));
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const { n, mode, policy } = values;
+  const f = values.f ?? Math.floor((n - 1) / 3);
   try {
     validateQuorums(n, f);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const mode = values.mode ?? 'fast';
-  if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
-  const policy = values.policy ?? 'deferred';
-  if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
-  const silent = values.silent === undefined ? [] : values.silent.split(',').map((x) => intOption(x.trim(), 'silent', 0, 0));
+  const silent = values.silent ?? [];
   for (const r of silent) if (r >= n) throw new UsageError(`--silent ${r}: there are only replicas 0..${n - 1}`);
   const byzantine = parseByzantine(values.byzantine, n);
   for (const b of byzantine) if (silent.includes(b.id)) throw new UsageError(`replica ${b.id} is both --silent and --byzantine`);
   const faulty = new Set(silent).size + byzantine.length;
-  const allowMore = Boolean(values['allow-more-than-f']);
+  const allowMore = values['allow-more-than-f'];
   if (faulty > f && !allowMore) {
     throw new UsageError(`--silent/--byzantine name ${faulty} replicas but f=${f}: more than f faulty replicas void every guarantee (add --allow-more-than-f to watch the checker catch it)`);
   }
@@ -90,14 +58,14 @@ export function simCommand(argv: string[]): number {
   const opts = sweepOptions({
     n,
     f,
-    seed: intOption(values.seed, 'seed', 1),
-    seeds: single ? 1 : intOption(values.seeds, 'seeds', 100, 1),
-    steps: intOption(values.steps, 'steps', 600),
+    seed: values.seed ?? 1,
+    seeds: single ? 1 : (values.seeds ?? 100),
+    steps: values.steps,
     crash: !values['no-crash'],
     networkFaults: !values.calm,
-    clients: intOption(values.clients, 'clients', 3, 1),
-    opsPerClient: intOption(values.ops, 'ops', 8, 1),
-    trace: Boolean(values.trace),
+    clients: values.clients,
+    opsPerClient: values.ops,
+    trace: values.trace,
     silent: [...new Set(silent)],
     byzantine,
     allowMoreThanF: allowMore,
@@ -115,7 +83,7 @@ export function simCommand(argv: string[]): number {
     return r.violations.length === 0 && r.live ? 0 : 1;
   }
 
-  const json = Boolean(values.json);
+  const json = values.json;
   const summary = runSweep(opts, (r) => {
     const failed = r.violations.length > 0 || !r.live;
     if (failed) {

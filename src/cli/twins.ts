@@ -3,7 +3,6 @@
  * honest instances sharing its key, the network is partitioned differently every round — and
  * report safety violations. A failing scenario is printed with the command that replays it.
  */
-import { parseArgs } from 'node:util';
 import {
   defaultTwinsOptions,
   enumerateTwinsScenarios,
@@ -15,65 +14,47 @@ import {
   type TwinsOptions,
 } from '../sim/twins.ts';
 import { brokenSelectRules } from '../sim/broken-select-rules.ts';
-import { intOption, UsageError } from './args.ts';
-
-export const twinsHelp = `byzpax twins — Twins scenarios: one replica twinned (same id and key), partitions per round
-
-  --scenarios N    number of scenarios to run (default 1000; 'all' for the whole enumeration)
-  --offset K       first scenario number (default 0)
-  --stride S       step between scenario numbers, modulo the total (default 1;
-                   'spread' samples evenly across every round's partitions)
-  --scenario K     run only scenario #K (with --trace, print its event trace)
-  --rounds R       partitioned rounds before the network heals (default 3; n=4: 4·13^R scenarios)
-  --round-ticks T  ticks per round (default 30)
-  --ops K          operations per client, 2 clients (default 4)
-  --mode M         commit path: classic | fast (default fast)
-  --policy P       fast-path COMMIT policy: concurrent | deferred (default deferred)
-  --broken-rule R  give the correct replicas an UNSAFE view-change rule (forgetful | pc-first |
-                   per-view), to watch Twins catch it
-  --trace          print the event trace (with --scenario)
-  --json           print one JSON summary object as the last line
-`;
+import { choice, command, flag, int, shared, text, UsageError } from './options.ts';
 
 const cliTwinsDefaults: TwinsOptions = defaultTwinsOptions;
 
+export const cli = command({
+  name: 'twins',
+  summary: 'Twins scenarios: one replica twinned (same id and key), partitions per round',
+  options: {
+    scenarios: text('number of scenarios to run', {
+      arg: 'N',
+      defaultText: "1000; 'all' for the whole enumeration",
+      check: (v) => (v === 'all' || /^\d+$/.test(v) && Number(v) >= 1 ? undefined : `must be 'all' or an integer ≥ 1 (got '${v}')`),
+    }),
+    offset: int('first scenario number', { arg: 'K', default: 0 }),
+    stride: text("step between scenario numbers, modulo the total (default 1;\n'spread' samples evenly across every round's partitions)", {
+      check: (v) => (v === 'spread' || /^\d+$/.test(v) && Number(v) >= 1 ? undefined : `must be 'spread' or an integer ≥ 1 (got '${v}')`),
+    }),
+    scenario: int('run only scenario #K (with --trace, print its event trace)', { arg: 'K' }),
+    rounds: int('partitioned rounds before the network heals', { arg: 'R', default: cliTwinsDefaults.rounds, defaultText: `${cliTwinsDefaults.rounds}; n=4: 4·13^R scenarios`, min: 1 }),
+    'round-ticks': int('ticks per round', { arg: 'T', default: cliTwinsDefaults.roundTicks, min: 1 }),
+    ops: int('operations per client, 2 clients', { arg: 'K', default: cliTwinsDefaults.opsPerClient, min: 1 }),
+    mode: shared.mode,
+    policy: shared.policy,
+    'broken-rule': choice(Object.keys(brokenSelectRules) as (keyof typeof brokenSelectRules)[], 'give the correct replicas an UNSAFE view-change rule, to watch\nTwins catch it', { arg: 'R' }),
+    trace: flag('print the event trace (with --scenario)'),
+    json: shared.json,
+  },
+});
+
 export function twinsCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scenarios: { type: 'string' },
-      offset: { type: 'string' },
-      stride: { type: 'string' },
-      scenario: { type: 'string' },
-      rounds: { type: 'string' },
-      'round-ticks': { type: 'string' },
-      ops: { type: 'string' },
-      mode: { type: 'string' },
-      policy: { type: 'string' },
-      'broken-rule': { type: 'string' },
-      trace: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(twinsHelp);
-    return 0;
-  }
-  const mode = values.mode ?? 'fast';
-  if (mode !== 'classic' && mode !== 'fast') throw new UsageError(`--mode must be classic or fast (got '${mode}')`);
-  const policy = values.policy ?? 'deferred';
-  if (policy !== 'concurrent' && policy !== 'deferred') throw new UsageError(`--policy must be concurrent or deferred (got '${policy}')`);
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const { mode, policy } = values;
   const ruleName = values['broken-rule'];
-  if (ruleName !== undefined && !(ruleName in brokenSelectRules)) throw new UsageError(`--broken-rule must be one of ${Object.keys(brokenSelectRules).join(', ')} (got '${ruleName}')`);
   const opts = twinsOptions({
-    rounds: intOption(values.rounds, 'rounds', cliTwinsDefaults.rounds, 1),
-    roundTicks: intOption(values['round-ticks'], 'round-ticks', cliTwinsDefaults.roundTicks, 1),
-    opsPerClient: intOption(values.ops, 'ops', cliTwinsDefaults.opsPerClient, 1),
+    rounds: values.rounds,
+    roundTicks: values['round-ticks'],
+    opsPerClient: values.ops,
     params: { mode, commitPolicy: policy },
-    trace: Boolean(values.trace),
-    ...(ruleName ? { selectRule: brokenSelectRules[ruleName as keyof typeof brokenSelectRules] } : {}),
+    trace: values.trace,
+    ...(ruleName ? { selectRule: brokenSelectRules[ruleName] } : {}),
   });
   const total = twinsScenarioCount(opts);
   const flags = [
@@ -87,7 +68,7 @@ export function twinsCommand(argv: string[]): number {
     .join(' ');
 
   if (values.scenario !== undefined) {
-    const index = intOption(values.scenario, 'scenario', 0);
+    const index = values.scenario;
     if (index >= total) throw new UsageError(`--scenario must be below ${total}`);
     const r = runTwinsScenario(index, opts);
     if (values.trace) process.stdout.write(r.trace.join('\n') + '\n');
@@ -103,11 +84,11 @@ export function twinsCommand(argv: string[]): number {
     return r.violations.length === 0 ? 0 : 1;
   }
 
-  const count = values.scenarios === 'all' ? total : intOption(values.scenarios, 'scenarios', Math.min(1000, total), 1);
+  const count = values.scenarios === 'all' ? total : values.scenarios === undefined ? Math.min(1000, total) : Number(values.scenarios);
   if (count > total) throw new UsageError(`--scenarios must be at most ${total}`);
-  const offset = intOption(values.offset, 'offset', 0);
-  const stride = values.stride === 'spread' ? spreadStride(total) : intOption(values.stride, 'stride', 1, 1);
-  const json = Boolean(values.json);
+  const offset = values.offset;
+  const stride = values.stride === 'spread' ? spreadStride(total) : values.stride === undefined ? 1 : Number(values.stride);
+  const json = values.json;
   const sel = { offset, count, stride };
   try {
     enumerateTwinsScenarios(opts, sel).next(); // validates offset, count and stride up front

@@ -6,29 +6,37 @@
  * leader with SIGKILL half-way, restarts it, and prints what was committed and the latency seen.
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { readClusterFile, type Cluster } from '../cluster/cluster-file.ts';
 import { clientKeyIn, clusterFileIn, generateCluster } from '../cluster/generate.ts';
 import { readKeyFile } from '../cluster/key-file.ts';
 import { Client, type Answer } from '../client/client.ts';
 import { isStrategyName, type StrategyName } from '../faults/registry.ts';
 import { ReplicaProcesses } from '../server/replica-processes.ts';
-import { intOption, UsageError } from './args.ts';
+import { choice, command, flag, int, intOption, logLevels, modes, num, shared, text, UsageError } from './options.ts';
 
-export const upHelp = `byzpax up — run a local cluster of replica processes
-
-  --n N            replicas when keys are generated (default 4)
-  --mode M         fast | classic, when keys are generated (default fast)
-  --dir D          keys (default keys/local; generated if absent)
-  --data D         replica state and logs (default data)
-  --demo           run a client workload (kill -9 of the leader half-way), print it, and stop
-  --ops K          operations in the demo (default 40)
-  --base-port P    replica i listens on 127.0.0.1:P+i, when keys are generated (default 7400)
-  --byzantine S    id:strategy,… replicas that attack instead of following the protocol, with
-                   their real keys (at most f; strategies: byzpax faults). Colluders share a process
-  --no-fsync, --delay-ms MS, --jitter-ms MS, --loss P, --log-level L
-                   passed to every replica (see byzpax replica --help)
-`;
+export const cli = command({
+  name: 'up',
+  summary: 'run a local cluster of replica processes',
+  options: {
+    n: int('replicas when keys are generated', { arg: 'N', defaultText: '4', min: 1 }),
+    mode: choice(modes, 'when keys are generated', { arg: 'M', defaultText: 'fast' }),
+    dir: text('keys', { arg: 'D', default: 'keys/local', defaultText: 'keys/local; generated if absent' }),
+    data: text('replica state and logs', { arg: 'D', default: 'data' }),
+    demo: flag('run a client workload (kill -9 of the leader half-way), print it, and stop'),
+    // Checked here, read as text where the demo starts.
+    ops: int('operations in the demo', { arg: 'K', default: 40, min: 2, keepText: true }),
+    'base-port': { ...shared.basePort, help: 'replica i listens on 127.0.0.1:P+i, when keys are generated' },
+    byzantine: text('id:strategy,… replicas that attack instead of following the protocol, with\ntheir real keys (at most f; strategies: byzpax faults). Colluders share a process', { arg: 'S' }),
+    // Passed on to every replica as given (and checked here, so a typo fails once, with one line,
+    // instead of in every replica's log).
+    'no-fsync': { ...shared.noFsync, help: 'replicas write to the OS page cache, not the disk' },
+    'delay-ms': int('a one-way delay on every replica-to-replica link', { arg: 'MS', defaultText: '0', keepText: true }),
+    'jitter-ms': int('plus a uniformly random extra delay up to this', { arg: 'MS', defaultText: '0', keepText: true }),
+    loss: num('drop each replica-to-replica message with probability P', { arg: 'P', min: 0, max: 1, what: 'a probability', defaultText: '0', keepText: true }),
+    'log-level': choice(logLevels, 'the replicas\' log level', { arg: 'L', defaultText: 'info' }),
+  },
+  notes: '--no-fsync, --delay-ms, --jitter-ms, --loss and --log-level are passed to every replica\n(see byzpax replica --help)',
+});
 
 /** One status line per replica: what `byzpax up` shows while the cluster runs. */
 function statusLine(procs: ReplicaProcesses, n: number, id: number): string {
@@ -62,38 +70,13 @@ function parseByzantine(spec: string | undefined, n: number, f: number): Map<num
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function upCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      n: { type: 'string' },
-      mode: { type: 'string' },
-      dir: { type: 'string' },
-      data: { type: 'string' },
-      demo: { type: 'boolean' },
-      ops: { type: 'string' },
-      'base-port': { type: 'string' },
-      'no-fsync': { type: 'boolean' },
-      'delay-ms': { type: 'string' },
-      'jitter-ms': { type: 'string' },
-      loss: { type: 'string' },
-      'log-level': { type: 'string' },
-      byzantine: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(upHelp);
-    return 0;
-  }
-  const dir = values.dir ?? 'keys/local';
-  const data = values.data ?? 'data';
-  const mode = values.mode;
-  if (mode !== undefined && mode !== 'fast' && mode !== 'classic') throw new UsageError(`--mode must be fast or classic (got '${mode}')`);
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  const { dir, data, mode } = values;
   let cluster: Cluster;
   if (existsSync(clusterFileIn(dir))) {
     cluster = readClusterFile(clusterFileIn(dir));
-    const n = values.n === undefined ? undefined : intOption(values.n, 'n', 4, 1);
+    const n = values.n;
     if ((n !== undefined && n !== cluster.config.n) || (mode !== undefined && mode !== (cluster.params.mode ?? 'fast'))) {
       throw new UsageError(
         `${dir} holds an n=${cluster.config.n} ${cluster.params.mode ?? 'fast'} cluster; use another --dir (and --data) for n=${n ?? cluster.config.n} ${mode ?? cluster.params.mode ?? 'fast'}, or remove ${dir} and ${data}`,
@@ -101,15 +84,11 @@ export async function upCommand(argv: string[]): Promise<number> {
     }
     process.stdout.write(`using cluster ${cluster.config.clusterId} from ${clusterFileIn(dir)}\n`);
   } else {
-    const g = generateCluster({ dir, n: intOption(values.n, 'n', 4, 1), basePort: intOption(values['base-port'], 'base-port', 7400, 1), ...(mode ? { mode } : {}) });
+    const g = generateCluster({ dir, n: values.n ?? 4, basePort: values['base-port'], ...(mode ? { mode } : {}) });
     cluster = g.cluster;
     process.stdout.write(`generated cluster ${cluster.config.clusterId} in ${dir} (n=${cluster.config.n}, f=${cluster.config.f}, mode ${cluster.params.mode ?? 'fast'})\n`);
   }
   const { n, f } = cluster.config;
-  // Checked here so a typo fails once, with one line, instead of in every replica's log.
-  intOption(values['delay-ms'], 'delay-ms', 0);
-  intOption(values['jitter-ms'], 'jitter-ms', 0);
-  if (values.loss !== undefined && !(Number(values.loss) >= 0 && Number(values.loss) <= 1)) throw new UsageError(`--loss must be a probability between 0 and 1 (got '${values.loss}')`);
   const replicaArgs = [
     ...(values['no-fsync'] ? ['--no-fsync'] : []),
     ...(['delay-ms', 'jitter-ms', 'loss', 'log-level'] as const).flatMap((k) => (values[k] === undefined ? [] : [`--${k}`, values[k]])),

@@ -15,7 +15,7 @@ import { SignatureVerifier } from '../../src/crypto/verifier.ts';
 import { createByzantineNode, strategies } from '../../src/faults/registry.ts';
 import { strategyNames, type StrategyContext, type StrategyName } from '../../src/faults/types.ts';
 import { simCluster } from '../../src/sim/simulation.ts';
-import { UsageError } from '../../src/cli/args.ts';
+import { UsageError } from '../../src/cli/options.ts';
 import { parseByzantine, simCommand } from '../../src/cli/sim.ts';
 import { faultsCommand } from '../../src/cli/faults.ts';
 
