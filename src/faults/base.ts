@@ -14,7 +14,7 @@ import { ReplicatedState } from '../core/replicated-state.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from '../core/view-change.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { RandomDraws } from '../sim/prng.ts';
+import { RandomDraws } from '../random/prng.ts';
 import type { DurableState } from '../core/durable.ts';
 import { defaultTuning, type ByzantineNode, type RandomSource, type RawFrame, type StrategyContext, type StrategyName, type StrategyTuning } from './types.ts';
 

@@ -34,7 +34,7 @@ import { toHex } from '../crypto/bytes.ts';
 import { verifyReply } from '../core/replies.ts';
 import { bump, emptyDetections, normalizeReason, SafetyChecker, type Detections } from './checker.ts';
 import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../random/prng.ts';
 import { SimClient } from './sim-client.ts';
 
 export interface SimOptions {

@@ -73,7 +73,7 @@ import { LruCache } from '../crypto/lru.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { SafetyChecker } from './checker.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../random/prng.ts';
 import { SimClient } from './sim-client.ts';
 import { simCluster } from './simulation.ts';
 
