@@ -13,7 +13,7 @@
  * runs the same two halves, `persistOf` over the batch and `release` of the batch, with its own
  * asynchronous write in between — the same code, not a copy.
  */
-import { applyPersistOp, type DurableState } from './durable.ts';
+import { applyPersistOpTo, memoryTarget, type DurableState } from './durable.ts';
 import { mustSyncBeforeSend, type ClientReply, type ExecutedSlot, type Input, type Outputs, type PersistOp, type ProtocolEvent, type Send } from './io.ts';
 import type { ProtocolNode, RawFrame } from './node.ts';
 
@@ -75,9 +75,10 @@ export function stepNode(node: ProtocolNode, input: Input, io: DriverIO): Output
 
 /** A disk in memory (the simulator's, the harness's): every write is "durable" at once. */
 export function memoryDisk(state: DurableState): Disk {
+  const target = memoryTarget(state);
   return {
     write(ops) {
-      for (const op of ops) applyPersistOp(state, op);
+      for (const op of ops) applyPersistOpTo(target, op);
     },
   };
 }

@@ -73,8 +73,8 @@ export function applyPersistOpTo(target: DurableTarget, op: PersistOp): void {
   }
 }
 
-/** `DurableState` as a target. */
-function memoryTarget(state: DurableState): DurableTarget {
+/** `DurableState` as a target (a driver's in-memory disk keeps one, not one per op). */
+export function memoryTarget(state: DurableState): DurableTarget {
   return {
     get checkpointSeq() {
       return state.checkpoint?.cert.seq;

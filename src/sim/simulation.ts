@@ -22,7 +22,7 @@ import { Auth } from '../core/auth.ts';
 import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { describeMessage } from '../core/describe.ts';
 import { carryOut, type DriverIO } from '../core/driver.ts';
-import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
+import { applyPersistOpTo, emptyDurableState, memoryTarget, type DurableState } from '../core/durable.ts';
 import { emptyOutputs, type ExecutedSlot, type Input, type Outputs } from '../core/io.ts';
 import type { DecisionCert, Message, RequestMsg } from '../core/messages.ts';
 import { SilentNode, type ProtocolNode, type StartedNode } from '../core/node.ts';
@@ -303,15 +303,20 @@ export class Simulation {
     return this.config.replicas.map((r) => r.id);
   }
 
+  /** Who a send from `id` reaches: `'all'` is every other replica. */
+  private targetsOf(id: number, to: number | 'all'): Address[] {
+    return to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [to];
+  }
+
   /** Replica `id`'s disk, links and checkers; honesty is read per call, as the node in the slot changes. */
   private driverIO(id: number): DriverIO {
     const honest = () => this.nodes[id]?.honest ?? true;
-    const disk = this.disks[id]!;
+    const disk = memoryTarget(this.disks[id]!);
     return {
       disk: {
         write: (ops) => {
           for (const op of ops) {
-            applyPersistOp(disk, op);
+            applyPersistOpTo(disk, op);
             if (op.kind === 'decided' && honest()) this.countDecision(id, op.cert);
           }
         },
@@ -321,14 +326,12 @@ export class Simulation {
           if (honest()) this.checker.onSent(id, s.message);
           const frame = encodeMessage(s.message);
           const hops = this.hopsOf(id, s.message);
-          const targets = s.to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [s.to];
-          for (const to of targets) this.network.send(id, to, frame, this.now, hops);
+          for (const to of this.targetsOf(id, s.to)) this.network.send(id, to, frame, this.now, hops);
           if (this.opts.trace) this.trace(`R${id} → ${s.to === 'all' ? '*' : `R${s.to}`} ${describeMessage(s.message)}`);
         },
         reply: (r) => this.network.send(id, `client:${r.clientId}`, encodeMessage(r.message), this.now),
         raw: (r) => {
-          const targets = r.to === 'all' ? this.replicaAddresses.filter((a) => a !== id) : [r.to];
-          for (const to of targets) this.network.send(id, to, r.frame, this.now);
+          for (const to of this.targetsOf(id, r.to)) this.network.send(id, to, r.frame, this.now);
           if (this.opts.trace) this.trace(`R${id} → ${r.to === 'all' ? '*' : `R${r.to}`} raw frame of ${r.frame.length} bytes`);
         },
       },
