@@ -16,6 +16,10 @@ export {
   type ClientId,
 } from './core/config.ts';
 export type { Input, Outputs, PersistOp, ExecutedSlot, ProtocolEvent, Send, ClientReply } from './core/io.ts';
+export { mustSyncBeforeSend, mayBeRelayed } from './core/io.ts';
+export { SilentNode, type ProtocolNode, type StartedNode, type RawFrame } from './core/node.ts';
+export { carryOut, stepNode, persistOf, release, memoryDisk, type Disk, type Network, type StepObserver, type DriverIO } from './core/driver.ts';
+export { restartReplica, startHonestNode, HonestNode } from './core/restart.ts';
 export type * from './core/messages.ts';
 export { applyPersistOp, emptyDurableState, type DurableState } from './core/durable.ts';
 export { selectValue, type SelectRule, type SlotReport, type Selection } from './core/select.ts';
@@ -61,5 +65,5 @@ export { openLmdbStorage, type Durability } from './storage/lmdb-storage.ts';
 export { StorageError, type ReplicaStorage } from './storage/replica-storage.ts';
 
 // Byzantine replicas on demand, and the live nemesis.
-export { createByzantineNode, strategies, strategyNames, InMemoryCollusionHub, type StrategyName, type StrategyContext, type ByzantineNode, type CollusionHub } from './faults/registry.ts';
+export { createByzantineNode, startByzantineNode, strategies, strategyNames, InMemoryCollusionHub, type StrategyName, type StrategyContext, type ByzantineNode, type CollusionHub } from './faults/registry.ts';
 export { runNemesis, type NemesisOptions, type NemesisReport } from './faults/nemesis.ts';
