@@ -5,6 +5,7 @@
  * in a cycle. The order, bottom to top:
  *
  *   crypto    bytes, hashes, Ed25519, Merkle trees, the canonical CBOR every signature covers
+ *   random    the seeded generator the simulator and the strategies draw from (never the core)
  *   core      the pure replica: step(input) → outputs; no sockets, clocks, randomness or disk
  *   codec     the wire format of the core's messages (strict decoding)
  *   app       replicated applications (the key-value store); implements core's StateMachine
@@ -23,6 +24,7 @@
  */
 const layers = {
   crypto: [],
+  random: [],
   core: ['crypto'],
   codec: ['core', 'crypto'],
   app: ['core', 'codec', 'crypto'],
@@ -32,8 +34,8 @@ const layers = {
   client: ['core', 'codec', 'crypto', 'app', 'net', 'cluster'],
   check: ['app', 'crypto'],
   server: ['core', 'codec', 'crypto', 'net', 'storage', 'cluster'],
-  faults: ['core', 'codec', 'crypto', 'app', 'net', 'storage', 'cluster', 'client', 'check', 'server'],
-  sim: ['core', 'codec', 'crypto', 'app', 'cluster', 'client', 'check', 'faults'],
+  faults: ['random', 'core', 'codec', 'crypto', 'app', 'net', 'storage', 'cluster', 'client', 'check', 'server'],
+  sim: ['random', 'core', 'codec', 'crypto', 'app', 'cluster', 'client', 'check', 'faults'],
   cli: null, // the top: may import every layer
 };
 

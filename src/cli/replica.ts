@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
 import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
 import type { LinkFaults } from '../net/link-faults.ts';
-import { InMemoryCollusionHub, isStrategyName, type StrategyName } from '../faults/registry.ts';
+import { kvStoreFactory } from '../app/kv-store.ts';
+import { InMemoryCollusionHub, isStrategyName, startByzantineNode, type StrategyName } from '../faults/registry.ts';
 import type { ReplicaControl } from '../server/replica-processes.ts';
 import { ReplicaServer } from '../server/replica-server.ts';
 import { command, file, int, intOption, shared, text, texts, UsageError } from './options.ts';
@@ -66,7 +67,9 @@ export async function replicaCommand(argv: string[]): Promise<number> {
         tickMs: intOption(values['tick-ms'], 'tick-ms', 10, 1),
         durability: values['no-fsync'] ? 'os-cache' : 'fsync',
         faults: linkFaults(values),
-        ...(strategy ? { byzantine: { strategy, ...(hub ? { hub } : {}) } } : {}),
+        app: kvStoreFactory,
+        // A Byzantine strategy, with this replica's real key; colluders of one attack share `hub`.
+        ...(strategy ? { node: { label: strategy, start: (ctx) => startByzantineNode(strategy, { ...ctx, random: { next: Math.random }, hub }) } } : {}),
       });
       servers.push(server);
     }

@@ -21,6 +21,10 @@ export {
   type CommitPolicy,
 } from './config.ts';
 export type { Input, Outputs, PersistOp, ExecutedSlot, ProtocolEvent, Send, ClientReply } from './io.ts';
+export { mustSyncBeforeSend, mayBeRelayed } from './io.ts';
+export { SilentNode, type ProtocolNode, type StartedNode, type RawFrame } from './node.ts';
+export { carryOut, stepNode, persistOf, release, memoryDisk, type Disk, type Network, type StepObserver, type DriverIO } from './driver.ts';
+export { restartReplica, startHonestNode, HonestNode } from './restart.ts';
 export type * from './messages.ts';
 export { applyPersistOp, emptyDurableState, type DurableState } from './durable.ts';
 export { selectValue, type SelectRule, type SlotReport, type Selection } from './select.ts';

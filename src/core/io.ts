@@ -4,6 +4,8 @@
  * The driver's obligations, in order, for every `Outputs` it gets back (etcd-raft's Ready):
  *  1. Apply `persist` durably (fsync) BEFORE sending anything: a message may only leave once the
  *     vote or view it depends on is on disk, so a restarted honest replica never contradicts itself.
+ *     Only promises must be synced first (`mustSyncBeforeSend`); records may trail, written with
+ *     the next promise at the latest. `carryOut` (driver.ts) does all of this in order.
  *  2. Send `send` to the named replicas (`'all'` = every other replica) and `replies` to clients.
  *  3. `executed` and `events` are for observers: metrics, logs, the simulator's checkers.
  *
@@ -29,6 +31,40 @@ export type PersistOp =
   | { kind: 'decided'; cert: DecisionCert; batch: Batch | undefined }
   /** A stable checkpoint with its state; everything at or below `cert.seq` may be forgotten. */
   | { kind: 'checkpoint'; cert: CheckpointCert; snapshot: Uint8Array };
+
+/**
+ * True for the ops a message may rest on as a promise: the view a replica is in, what it voted
+ * for (its proposal/ACCEPT, its COMMIT), the NEW-VIEW it signed. They must be durable before any
+ * message of the same step leaves, or a restarted replica could contradict itself (etcd-raft's
+ * MustSync). The others — prepare certificates, decisions, checkpoints — are records of what a
+ * quorum already signed: a replica that loses them re-learns them from its peers, so a driver may
+ * write them later, as long as they reach disk no later than the next promise.
+ */
+export function mustSyncBeforeSend(op: PersistOp): boolean {
+  return PROMISES.has(op.kind);
+}
+
+const PROMISES: ReadonlySet<PersistOp['kind']> = new Set(['view', 'new-view', 'proposal', 'commit-sent']);
+
+/**
+ * Whether a peer may hand us `message` on someone else's behalf. A signature inside proves who
+ * wrote a message, so most may be forwarded (CHECKPOINTs, VIEW-CHANGEs, NEW-VIEWs, PROPOSEs), and a
+ * backup relays a client's signed REQUEST to the leader (see `Send`). Votes, STATUS, DECISION and
+ * STATE must come from their author: the core counts and answers them per sender, so a transport
+ * drops them when the authenticated sender is not `message.from`.
+ */
+export function mayBeRelayed(message: ReplicaMessage | RequestMsg): boolean {
+  switch (message.type) {
+    case 'accept':
+    case 'commit':
+    case 'status':
+    case 'decision':
+    case 'state':
+      return false;
+    default:
+      return true;
+  }
+}
 
 export interface Send {
   to: ReplicaId | 'all';

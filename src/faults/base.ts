@@ -9,12 +9,13 @@ import { Auth } from '../core/auth.ts';
 import { defaultParams, leaderOf, quorums, type ProtocolParams, type Quorums, type ReplicaId } from '../core/config.ts';
 import { emptyOutputs, type Input, type Outputs, type Send } from '../core/io.ts';
 import type { Batch, ClientRequest, Digest, NewViewMsg, ProposeMsg, ReplicaMessage, RequestMsg, ViewChangeMsg } from '../core/messages.ts';
-import { Replica } from '../core/replica.ts';
+import type { Replica } from '../core/replica.ts';
+import { restartReplica } from '../core/restart.ts';
 import { ReplicatedState } from '../core/replicated-state.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from '../core/view-change.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { RandomDraws } from '../sim/prng.ts';
+import { RandomDraws } from '../random/prng.ts';
 import type { DurableState } from '../core/durable.ts';
 import { defaultTuning, type ByzantineNode, type RandomSource, type RawFrame, type StrategyContext, type StrategyName, type StrategyTuning } from './types.ts';
 
@@ -89,17 +90,10 @@ export abstract class ByzantineBase implements ByzantineNode {
     return leaderOf(view, this.n);
   }
 
-  /** A fresh honest replica with this node's key, resuming from `durable` if given. */
-  protected buildReplica(durable: DurableState | undefined): Replica {
-    return new Replica({
-      id: this.id,
-      config: this.ctx.config,
-      params: this.ctx.params,
-      signer: this.ctx.signer,
-      verifier: this.ctx.verifier,
-      app: (this.ctx.app ?? kvStoreFactory)(),
-      ...(durable ? { durable } : {}),
-    });
+  /** A fresh honest replica with this node's key, resuming from `durable` if given, and its restart outputs. */
+  protected buildReplica(durable: DurableState | undefined): { replica: Replica; outputs: Outputs } {
+    const { config, params, signer, verifier } = this.ctx;
+    return restartReplica({ id: this.id, config, params, signer, verifier, app: (this.ctx.app ?? kvStoreFactory)() }, durable);
   }
 
   /** Signs a PROPOSE for (view, slot, batch) — a real leader signature only when this node leads `view`. */
@@ -163,9 +157,14 @@ export abstract class WrappedReplica extends ByzantineBase {
   /** Proposals seen, by slot (bounded to the window above the low watermark). */
   protected readonly proposals = new Map<number, KnownProposal[]>();
 
+  /** What the embedded replica produced while starting, until `takeStartOutputs` takes it. */
+  private started: Outputs | undefined;
+
   constructor(ctx: StrategyContext) {
     super(ctx);
-    this.inner = this.buildReplica(ctx.durable);
+    const { replica, outputs } = this.buildReplica(ctx.durable);
+    this.inner = replica;
+    this.started = outputs;
   }
 
   get view(): number {
@@ -181,8 +180,10 @@ export abstract class WrappedReplica extends ByzantineBase {
     return this.inner.isLeader;
   }
 
-  takeRestoreOutputs(): Outputs {
-    return this.rewrite(this.inner.takeRestoreOutputs(), undefined);
+  takeStartOutputs(): Outputs {
+    const out = this.started ?? emptyOutputs();
+    this.started = undefined;
+    return this.rewrite(out, undefined);
   }
 
   step(input: Input): Outputs {

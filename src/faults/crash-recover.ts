@@ -7,7 +7,8 @@
  * Self-contained on purpose: the same node crashes the same way under the simulator and inside a
  * live process, without the driver's crash machinery.
  */
-import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
+import { memoryDisk, persistOf, type Disk } from '../core/driver.ts';
+import { emptyDurableState, type DurableState } from '../core/durable.ts';
 import { emptyOutputs, type Input, type Outputs } from '../core/io.ts';
 import { WrappedReplica } from './base.ts';
 import type { StrategyContext } from './types.ts';
@@ -15,6 +16,7 @@ import type { StrategyContext } from './types.ts';
 export class CrashRecoverNode extends WrappedReplica {
   readonly strategy = 'crash-recover' as const;
   private readonly disk: DurableState;
+  private readonly diskWriter: Disk;
   private down = false;
   crashes = 0;
   recoveries = 0;
@@ -22,6 +24,7 @@ export class CrashRecoverNode extends WrappedReplica {
   constructor(ctx: StrategyContext) {
     super(ctx);
     this.disk = ctx.durable ? structuredClone(ctx.durable) : emptyDurableState();
+    this.diskWriter = memoryDisk(this.disk);
   }
 
   override step(input: Input): Outputs {
@@ -30,8 +33,9 @@ export class CrashRecoverNode extends WrappedReplica {
       this.down = false;
       this.recoveries++;
       // The replica starts over from its disk: everything it had only in memory is gone.
-      this.inner = this.buildReplica(structuredClone(this.disk));
-      return this.takeRestoreOutputs();
+      const { replica, outputs } = this.buildReplica(structuredClone(this.disk));
+      this.inner = replica;
+      return this.rewrite(outputs);
     }
     if (input.kind === 'tick' && this.dice.chance(this.leading ? 3 * this.tuning.crashRate : this.tuning.crashRate)) {
       this.down = true;
@@ -42,8 +46,10 @@ export class CrashRecoverNode extends WrappedReplica {
   }
 
   protected override rewrite(out: Outputs): Outputs {
-    // Persist before send, as any driver does: what it wrote survives the next crash.
-    for (const op of out.persist) applyPersistOp(this.disk, op);
+    // Persist before send, as any driver does (its own disk, written the drivers' way): what it
+    // wrote survives the next crash. Its outer driver carries the outputs out as usual.
+    const { ops, mustSync } = persistOf([out]);
+    this.diskWriter.write(ops, mustSync);
     return out;
   }
 }

@@ -5,6 +5,7 @@
  */
 export {
   createByzantineNode,
+  startByzantineNode,
   strategies,
   strategyNames,
   isStrategyName,

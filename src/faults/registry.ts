@@ -1,8 +1,9 @@
 /**
  * The Byzantine strategy library: names, one-line summaries, and the factory.
  *
- *     const node = createByzantineNode('equivocate', { id, config, params, signer, verifier, random, durable, hub })
- *     const out = node.step(input)   // like Replica.step; also drain node.takeRawFrames?.()
+ *     const { node, outputs } = startByzantineNode('equivocate', { id, config, params, signer, verifier, random, durable, hub })
+ *     carryOut(outputs, io)                   // what it produced while (re)starting
+ *     stepNode(node, input, io)               // like Replica.step, raw frames included
  *
  * Pure like the core (no socket, clock or disk): the simulator runs these in a replica's place,
  * and a live process can run the same objects behind its transport.
@@ -14,17 +15,19 @@ import { EquivocateNode } from './equivocate.ts';
 import { FloodNode } from './flood.ts';
 import { ForgeNode } from './forge.ts';
 import { LieToClientsNode } from './lie-to-clients.ts';
-import { SilentNode } from './silent.ts';
+import { SilentStrategyNode } from './silent.ts';
 import { SlowLeaderNode } from './slow-leader.ts';
 import { StaleStateNode } from './stale-state.ts';
 import { VcLieNode } from './vc-lie.ts';
+import { emptyOutputs } from '../core/io.ts';
+import type { StartedNode } from '../core/node.ts';
 import { isStrategyName, strategyNames, type ByzantineNode, type StrategyContext, type StrategyName } from './types.ts';
 
 export { InMemoryCollusionHub } from './hub.ts';
 export * from './types.ts';
 
 const registry: Record<StrategyName, { summary: string; create: (ctx: StrategyContext) => ByzantineNode }> = {
-  silent: { summary: 'receives everything, sends nothing (withholds every vote)', create: (ctx) => new SilentNode(ctx) },
+  silent: { summary: 'receives everything, sends nothing (withholds every vote)', create: (ctx) => new SilentStrategyNode(ctx) },
   'crash-recover': { summary: 'honest, but crashes and restarts from its own persisted state on its own schedule', create: (ctx) => new CrashRecoverNode(ctx) },
   equivocate: { summary: 'as leader, different validly signed PROPOSEs (and NEW-VIEWs) to different replicas', create: (ctx) => new EquivocateNode(ctx) },
   'double-vote': { summary: 'signed ACCEPTs and COMMITs for two digests in one slot, to different halves', create: (ctx) => new DoubleVoteNode(ctx) },
@@ -42,4 +45,10 @@ export const strategies: { name: StrategyName; summary: string }[] = strategyNam
 export function createByzantineNode(name: StrategyName, ctx: StrategyContext): ByzantineNode {
   if (!isStrategyName(name)) throw new Error(`unknown Byzantine strategy '${String(name)}' (known: ${strategyNames.join(', ')})`);
   return registry[name].create(ctx);
+}
+
+/** A strategy node and the outputs it produced while (re)starting from `ctx.durable`, to carry out first. */
+export function startByzantineNode(name: StrategyName, ctx: StrategyContext): StartedNode<ByzantineNode> {
+  const node = createByzantineNode(name, ctx);
+  return { node, outputs: node.takeStartOutputs?.() ?? emptyOutputs() };
 }

@@ -2,18 +2,18 @@
  * Shared types of the Byzantine strategy library (src/faults).
  *
  * A strategy is a replica that holds its REAL signing key and runs something other than the
- * honest protocol. It has the shape of the simulator's `SimNode` (id, honest, step, view,
- * executed), so the simulator runs it in a replica's place; it touches no socket, clock or disk,
- * so the same object can later run inside a live `ReplicaServer`: the driver feeds it the same
- * `Input`s an honest replica gets and carries out its `Outputs` the same way (persist, then send),
- * plus — optionally — raw frames it wants put on the wire as they are (malformed bytes, which the
- * `Message`-typed outputs cannot express).
+ * honest protocol. It is a `ProtocolNode` (src/core/node.ts), so every driver runs it in a
+ * replica's place; it touches no socket, clock or disk, so the same object runs in the simulator
+ * and inside a live `ReplicaServer`: the driver feeds it the same `Input`s an honest replica gets
+ * and carries out its `Outputs` with the same `carryOut`, raw frames included (malformed bytes,
+ * which the `Message`-typed outputs cannot express).
  */
 import type { StateMachine } from '../core/state-machine.ts';
 import type { SignFn, VerifyFn } from '../core/auth.ts';
 import type { ClusterConfig, ProtocolParams, ReplicaId } from '../core/config.ts';
 import type { DurableState } from '../core/durable.ts';
-import type { Input, Outputs } from '../core/io.ts';
+import type { Outputs } from '../core/io.ts';
+import type { ProtocolNode, RawFrame } from '../core/node.ts';
 import type { ProposeMsg, ReplicaMessage } from '../core/messages.ts';
 
 export const strategyNames = [
@@ -87,25 +87,14 @@ export interface StrategyContext {
   tuning?: Partial<StrategyTuning> | undefined;
 }
 
-/** Bytes to put on the wire exactly as they are (they may not decode at all). */
-export interface RawFrame {
-  to: ReplicaId | 'all';
-  frame: Uint8Array;
-}
+export type { RawFrame };
 
-/** A Byzantine replica: `SimNode`-shaped, with two optional extras for the driver. */
-export interface ByzantineNode {
-  readonly id: ReplicaId;
+/** A Byzantine replica: a `ProtocolNode` that says which strategy it runs. */
+export interface ByzantineNode extends ProtocolNode {
   readonly honest: false;
   readonly strategy: StrategyName;
-  step(input: Input): Outputs;
-  /** What it claims; nothing checks it. */
-  readonly view: number;
-  readonly executed: number;
-  /** Outputs produced while (re)starting from durable state, taken once by the driver. */
-  takeRestoreOutputs?(): Outputs;
-  /** Raw frames produced by the last steps, taken by the driver after every step. */
-  takeRawFrames?(): RawFrame[];
+  /** Outputs produced while (re)starting from durable state: taken once, by `startByzantineNode`. */
+  takeStartOutputs?(): Outputs;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * One replica as a real process: the pure protocol core wrapped in a WebSocket transport, lmdb
- * storage, a tick timer, the key-value application and pino logs.
+ * storage, a tick timer, the application it is given and pino logs.
  *
  * The driver loop follows the core's contract (src/core/io.ts) like etcd-raft's Ready loop:
  * inputs (frames, ticks) queue up; a batch of them is stepped through the core; the batch's
@@ -8,15 +8,24 @@
  * do the batch's messages and replies leave (see emit for why records may trail behind). Group
  * commit keeps the fsync cost per batch, not per message, and "persist before send" holds for
  * every message, because none leaves before the transaction that covers every step it rests on.
+ * Which ops are promises, and the order outputs are carried out in, are the core's (driver.ts):
+ * the batch runs the same `persistOf` and `release` as every other driver.
+ *
+ * The server knows neither the application nor any attack: the CLI hands it the application
+ * factory and, for a Byzantine replica, the node to run in the honest replica's place.
  */
 import type { Logger } from 'pino';
-import { kvStoreFactory } from '../app/kv-store.ts';
+import type { StateMachine } from '../core/state-machine.ts';
 import type { Cluster } from '../cluster/cluster-file.ts';
 import { decodeMessage, encodeMessage } from '../codec/wire.ts';
-import { leaderOf, type ProtocolParams } from '../core/config.ts';
-import type { Input, Outputs, PersistOp, ProtocolEvent } from '../core/io.ts';
-import { Replica } from '../core/replica.ts';
-import { createByzantineNode, type CollusionHub, type RawFrame, type StrategyName } from '../faults/registry.ts';
+import type { SignFn, VerifyFn } from '../core/auth.ts';
+import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
+import { persistOf, release, type Network, type StepObserver } from '../core/driver.ts';
+import type { DurableState } from '../core/durable.ts';
+import { mayBeRelayed, type Input, type Outputs, type PersistOp, type ProtocolEvent } from '../core/io.ts';
+import type { ProtocolNode, StartedNode } from '../core/node.ts';
+import type { Replica } from '../core/replica.ts';
+import { HonestNode, startHonestNode } from '../core/restart.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
@@ -40,13 +49,27 @@ export interface ReplicaServerOptions {
   faults?: LinkFaults;
   /** 'fsync' (default) or 'os-cache' (survives kill -9, not power loss; see src/storage/lmdb-storage.ts). */
   durability?: Durability;
+  /** The application the replica runs (a fresh instance per call). */
+  app: () => StateMachine;
   /**
-   * Run a Byzantine strategy (src/faults) instead of the honest protocol, with this replica's real
-   * key. Colluders of one attack share `hub`, so they run in one process (see byzpax replica).
+   * Runs `start`'s node instead of the honest protocol, with this replica's real key: how the CLI
+   * runs a Byzantine strategy (src/faults). `label` names it in logs and status.
    */
-  byzantine?: { strategy: StrategyName; hub?: CollusionHub };
+  node?: { label: string; start(ctx: ReplicaNodeContext): StartedNode };
   /** Storage to use instead of lmdb in `dataDir` (tests). */
   storage?: ReplicaStorage;
+}
+
+/** What a node in a replica's place is built from. */
+export interface ReplicaNodeContext {
+  id: number;
+  config: ClusterConfig;
+  params: Partial<ProtocolParams>;
+  signer: SignFn;
+  verifier: VerifyFn;
+  /** What this replica persisted before, if it restarts. */
+  durable: DurableState | undefined;
+  app: () => StateMachine;
 }
 
 export interface ReplicaStatus {
@@ -63,8 +86,8 @@ export interface ReplicaStatus {
   viewChanges: number;
   peers: number[];
   drops: number;
-  /** Set when this replica runs a Byzantine strategy instead of the protocol. */
-  byzantine?: StrategyName;
+  /** Set when this replica runs a Byzantine strategy instead of the protocol: its name. */
+  byzantine?: string;
   /** Misbehaviour this (honest) replica detected, by culprit replica id. */
   detected: Record<number, number>;
   /** Cost counters since start: Ed25519 signatures made, signature checks run (cache hits excluded). */
@@ -81,9 +104,6 @@ export interface ReplicaStatus {
   externalBytes: number;
 }
 
-/** PersistOps a message may depend on: they must be durable before the message leaves (see emit). */
-const PROMISES: ReadonlySet<PersistOp['kind']> = new Set(['view', 'new-view', 'proposal', 'commit-sent']);
-
 /** Records are written at least this often (ms); a tick runs every tickMs, so this is a bound. */
 const RECORD_FLUSH_MS = 20;
 
@@ -92,13 +112,12 @@ const MAX_INPUTS_PER_BATCH = 256;
 /** Inputs waiting beyond this are client requests first to go: a flood must not exhaust memory. */
 const MAX_QUEUED_INPUTS = 20_000;
 
-/** What the driver steps: the honest replica, or a Byzantine node in its place. */
-type DrivenNode = Pick<Replica, 'step' | 'view' | 'executed'> & { takeRestoreOutputs?(): Outputs; takeRawFrames?(): RawFrame[] };
-
 export class ReplicaServer {
   /** The honest replica; undefined when this replica runs a Byzantine strategy instead. */
   readonly replica: Replica | undefined;
-  private readonly node: DrivenNode;
+  private readonly node: ProtocolNode;
+  /** What the node produced while starting, carried out first by `start`. */
+  private readonly startOutputs: Outputs;
   private readonly detected = new Map<number, number>();
   readonly transport: ReplicaTransport;
   readonly counters = new Map<string, number>();
@@ -138,23 +157,13 @@ export class ReplicaServer {
     const verifier = (this.verifier = new SignatureVerifier());
     const durable = storage.load();
     const params = { ...realTimeParams, ...cluster.params, ...opts.params };
-    if (opts.byzantine) {
-      this.replica = undefined;
-      this.node = createByzantineNode(opts.byzantine.strategy, {
-        id,
-        config: cluster.config,
-        params,
-        signer,
-        verifier,
-        random: { next: Math.random },
-        durable,
-        hub: opts.byzantine.hub,
-        app: kvStoreFactory,
-      });
-      this.log.warn({ strategy: opts.byzantine.strategy }, 'BYZANTINE: this replica runs an attack, not the protocol');
-    } else {
-      this.node = this.replica = new Replica({ id, config: cluster.config, params, signer, verifier, app: kvStoreFactory(), ...(durable ? { durable } : {}) });
-    }
+    const started = opts.node
+      ? opts.node.start({ id, config: cluster.config, params, signer, verifier, durable, app: opts.app })
+      : startHonestNode({ id, config: cluster.config, params, signer, verifier, app: opts.app() }, durable);
+    this.node = started.node;
+    this.startOutputs = started.outputs;
+    this.replica = started.node instanceof HonestNode ? started.node.replica : undefined;
+    if (opts.node) this.log.warn({ strategy: opts.node.label }, 'BYZANTINE: this replica runs an attack, not the protocol');
     this.transport = new ReplicaTransport({
       config: cluster.config,
       urls: cluster.urls,
@@ -174,8 +183,7 @@ export class ReplicaServer {
     const storage = opts.storage ?? (await openLmdbStorage(opts.dataDir, { clusterId: opts.cluster.config.clusterId, replicaId: opts.id }, opts.durability));
     const server = new ReplicaServer(opts, storage);
     // A restarted replica re-announces what it persisted (its view, its NEW-VIEW) before anything else.
-    const restored = server.node.takeRestoreOutputs?.();
-    if (restored) await server.emit([restored]);
+    await server.emit([server.startOutputs]);
     await server.transport.start();
     server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
     server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config.n), url: opts.cluster.urls[opts.id] }, 'replica started');
@@ -216,7 +224,7 @@ export class ReplicaServer {
       viewChanges: this.viewChanges,
       peers: this.transport.connectedPeers(),
       drops,
-      ...(this.opts.byzantine ? { byzantine: this.opts.byzantine.strategy } : {}),
+      ...(this.opts.node ? { byzantine: this.opts.node.label } : {}),
       detected: Object.fromEntries(this.detected),
       signs: this.signer.signed,
       verifies: this.verifier.stats.verified,
@@ -260,12 +268,10 @@ export class ReplicaServer {
       return this.enqueue({ kind: 'request', message: m });
     }
     if (m.type === 'reply') return this.dropFrame('a replica sent a reply to a replica', who);
-    // The signature inside proves who wrote the message; a relayed request is the one exception
-    // where the transport sender differs from the author, and the core checks the client's signature.
+    // A backup relays a client's request to the leader; the core checks the client's signature.
     if (m.type === 'request') return this.enqueue({ kind: 'request', message: m });
-    // Votes, STATUS, DECISION and STATE are never relayed: their author must be the authenticated
-    // sender. (CHECKPOINTs, VIEW-CHANGEs and NEW-VIEWs may be forwarded on someone's behalf.)
-    if ((m.type === 'accept' || m.type === 'commit' || m.type === 'status' || m.type === 'decision' || m.type === 'state') && m.from !== source.replica) {
+    // The core says which messages must come from their author (`mayBeRelayed`).
+    if (!mayBeRelayed(m) && 'from' in m && m.from !== source.replica) {
       return this.dropFrame(`replica ${source.replica} sent a ${m.type} from replica ${m.from}`, who);
     }
     if (this.queue.length >= MAX_QUEUED_INPUTS * 2) return this.dropFrame('input queue full', who);
@@ -323,40 +329,43 @@ export class ReplicaServer {
    */
   private async emit(outputs: Outputs[]): Promise<void> {
     if (this.storageFailure) throw this.storageFailure;
-    const persist = outputs.flatMap((o) => o.persist);
-    if (persist.some((op) => PROMISES.has(op.kind))) {
-      const ops = this.heldRecords.concat(persist);
+    const { ops, mustSync } = persistOf(outputs);
+    if (mustSync) {
+      const all = this.heldRecords.concat(ops);
       this.heldRecords = [];
       await this.background;
       if (this.storageFailure) throw this.storageFailure;
-      this.storage.applyNow(ops);
+      this.storage.applyNow(all);
       this.lastRecordFlush = performance.now();
     } else {
-      for (const op of persist) this.heldRecords.push(op);
+      for (const op of ops) this.heldRecords.push(op);
       if (this.heldRecords.length > 0 && performance.now() - this.lastRecordFlush >= RECORD_FLUSH_MS) this.flushRecords();
     }
-    this.transport.batch(() => {
-      for (const out of outputs) {
-        for (const s of out.send) {
-          const frame = encodeMessage(s.message);
-          this.bytesOut += frame.byteLength * (s.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
-          this.transport.send(s.to, frame);
-        }
-        for (const r of out.replies) {
-          const frame = encodeMessage(r.message);
-          this.bytesOut += frame.byteLength;
-          this.transport.sendToClient(r.clientId, frame);
-        }
-        for (const ev of out.events) this.logEvent(ev);
-        for (const e of out.executed) this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed');
-      }
-      // A Byzantine node's undecodable frames, produced by any of the batch's steps.
-      for (const r of this.node.takeRawFrames?.() ?? []) {
-        this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
-        this.transport.send(r.to, r.frame);
-      }
-    });
+    // A Byzantine node's undecodable frames, produced by any of the batch's steps, go out with it.
+    this.transport.batch(() => release(outputs, this.node.takeRawFrames?.(), this.network, this.observer));
   }
+
+  private readonly network: Network = {
+    send: (s) => {
+      const frame = encodeMessage(s.message);
+      this.bytesOut += frame.byteLength * (s.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+      this.transport.send(s.to, frame);
+    },
+    reply: (r) => {
+      const frame = encodeMessage(r.message);
+      this.bytesOut += frame.byteLength;
+      this.transport.sendToClient(r.clientId, frame);
+    },
+    raw: (r) => {
+      this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+      this.transport.send(r.to, r.frame);
+    },
+  };
+
+  private readonly observer: StepObserver = {
+    event: (ev) => this.logEvent(ev),
+    executed: (e) => this.log.debug({ view: e.view, slot: e.slot, path: e.cert.kind, requests: e.batch.length }, 'executed'),
+  };
 
   private flushRecords(): void {
     const ops = this.heldRecords;

@@ -20,4 +20,4 @@ export {
   type TwinsSummary,
 } from './twins.ts';
 export { brokenSelectRules } from './broken-select-rules.ts';
-export { Prng } from './prng.ts';
+export { Prng } from '../random/prng.ts';

@@ -4,7 +4,7 @@
  * and partitions that cut links between groups of nodes. Delivery order is (time, sequence
  * number), so a seed always yields the same schedule.
  */
-import type { Prng } from './prng.ts';
+import type { Prng } from '../random/prng.ts';
 
 /** Node addresses: replicas are 0..n-1, clients are `client:<id>`. */
 export type Address = number | `client:${number}`;

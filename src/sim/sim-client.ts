@@ -10,7 +10,7 @@ import { ReplyQuorum } from '../client/reply-quorum.ts';
 import type { Auth } from '../core/auth.ts';
 import { leaderOf } from '../core/config.ts';
 import type { ClientRequest, ReplyMsg, RequestMsg } from '../core/messages.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../random/prng.ts';
 
 export interface SimClientOptions {
   id: number;

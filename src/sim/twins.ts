@@ -56,16 +56,16 @@
  */
 import { kvStoreFactory } from '../app/kv-store.ts';
 import type { Operation } from '../check/history.ts';
-import { kvModel, type KvInput, type KvOutput } from '../check/kv-model.ts';
-import { checkOperations } from '../check/linearizability.ts';
+import type { KvInput, KvOutput } from '../check/kv-model.ts';
 import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import { Auth, type SignFn } from '../core/auth.ts';
 import { defaultParams, quorums, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { describeMessage } from '../core/describe.ts';
-import { applyPersistOp, emptyDurableState, type DurableState } from '../core/durable.ts';
-import type { Input, Outputs } from '../core/io.ts';
+import { carryOut, memoryDisk, type DriverIO } from '../core/driver.ts';
+import { emptyDurableState, type DurableState } from '../core/durable.ts';
+import type { Input } from '../core/io.ts';
 import type { Message } from '../core/messages.ts';
-import { Replica } from '../core/replica.ts';
+import { startHonestNode, type HonestNode, type ReplicaStartOptions } from '../core/restart.ts';
 import type { SelectRule } from '../core/select.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -73,7 +73,8 @@ import { LruCache } from '../crypto/lru.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { SafetyChecker } from './checker.ts';
-import { Prng } from './prng.ts';
+import { finishRun } from './end-of-run.ts';
+import { Prng } from '../random/prng.ts';
 import { SimClient } from './sim-client.ts';
 import { simCluster } from './simulation.ts';
 
@@ -377,15 +378,18 @@ interface Packet {
 }
 
 class Instance {
-  readonly replica: Replica;
+  readonly node: HonestNode;
   readonly disk: DurableState = emptyDurableState();
+  /** Set by the run: this instance's disk, links and checkers. */
+  io!: DriverIO;
   constructor(
     readonly index: number,
     readonly id: number,
     readonly correct: boolean,
-    opts: ConstructorParameters<typeof Replica>[0],
+    opts: ReplicaStartOptions,
   ) {
-    this.replica = new Replica(opts);
+    // Twins start fresh: there is nothing to restore, so nothing to carry out.
+    this.node = startHonestNode(opts, undefined).node;
   }
 }
 
@@ -429,6 +433,7 @@ export class TwinsRun {
         ...(correct && opts.selectRule ? { selectRule: opts.selectRule } : {}),
       });
     });
+    for (const inst of this.instances) inst.io = this.driverIO(inst);
     this.group = this.instances.map(() => 0);
     const prng = new Prng(opts.seed);
     const keys = ['k0', 'k1'];
@@ -477,41 +482,51 @@ export class TwinsRun {
     }
   }
 
-  private handle(inst: Instance, out: Outputs): void {
-    for (const op of out.persist) applyPersistOp(inst.disk, op);
+  private driverIO(inst: Instance): DriverIO {
     const correct = inst.correct;
-    if (correct) {
-      for (const ev of out.events) if (ev.type === 'state-transferred') this.checker.onExecutionReset(inst.id, ev.seq);
-      for (const e of out.executed) {
-        this.checker.onExecuted(inst.id, e);
-        this.counts[e.cert.kind === 'fast' ? 'fastCommits' : 'classicCommits']++;
-        if (this.opts.trace) this.trace(`R${this.label(inst.index)} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
-      }
-      for (const ev of out.events) {
-        if (ev.type === 'view-change-started') this.counts.viewChanges++;
-        else if (ev.type === 'new-view-installed') {
-          this.counts.newViews++;
-          this.counts.maxView = Math.max(this.counts.maxView, ev.view);
-        } else if (ev.type === 'misbehaviour' && ev.culprit === this.scenario.twin) this.counts.detected++;
-        else if (ev.type === 'alarm') this.checker.report(`alarm at replica ${inst.id}: ${ev.what}`);
-      }
-      this.checker.onView(inst.id, inst.replica.view);
-    }
-    if (this.opts.trace) {
-      for (const ev of out.events) if (ev.type !== 'drop') this.trace(`R${this.label(inst.index)} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
-    }
-    for (const s of out.send) {
-      if (correct) this.checker.onSent(inst.id, s.message);
-      else this.noteTwinSent(s.message);
-      const frame = encodeMessage(s.message);
-      this.counts.messages++;
-      for (const j of this.targets(inst, s.to)) this.inFlight.push({ from: inst.index, to: { kind: 'instance', i: j }, frame });
-      if (this.opts.trace) this.trace(`R${this.label(inst.index)} → ${s.to === 'all' ? '*' : `R${s.to}`} ${describeMessage(s.message)}`);
-    }
-    for (const r of out.replies) {
-      this.counts.messages++;
-      this.inFlight.push({ from: inst.index, to: { kind: 'client', c: r.clientId }, frame: encodeMessage(r.message) });
-    }
+    return {
+      disk: memoryDisk(inst.disk),
+      network: {
+        send: (s) => {
+          if (correct) this.checker.onSent(inst.id, s.message);
+          else this.noteTwinSent(s.message);
+          const frame = encodeMessage(s.message);
+          this.counts.messages++;
+          for (const j of this.targets(inst, s.to)) this.inFlight.push({ from: inst.index, to: { kind: 'instance', i: j }, frame });
+          if (this.opts.trace) this.trace(`R${this.label(inst.index)} → ${s.to === 'all' ? '*' : `R${s.to}`} ${describeMessage(s.message)}`);
+        },
+        reply: (r) => {
+          this.counts.messages++;
+          this.inFlight.push({ from: inst.index, to: { kind: 'client', c: r.clientId }, frame: encodeMessage(r.message) });
+        },
+      },
+      observer: {
+        event: (ev) => {
+          if (correct) {
+            // A state transfer resets where execution continues; events come before the step's executions.
+            if (ev.type === 'state-transferred') this.checker.onExecutionReset(inst.id, ev.seq);
+            else if (ev.type === 'view-change-started') this.counts.viewChanges++;
+            else if (ev.type === 'new-view-installed') {
+              this.counts.newViews++;
+              this.counts.maxView = Math.max(this.counts.maxView, ev.view);
+            } else if (ev.type === 'misbehaviour' && ev.culprit === this.scenario.twin) this.counts.detected++;
+            else if (ev.type === 'alarm') this.checker.report(`alarm at replica ${inst.id}: ${ev.what}`);
+          }
+          if (this.opts.trace && ev.type !== 'drop') this.trace(`R${this.label(inst.index)} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
+        },
+        executed: (e) => {
+          if (!correct) return;
+          this.checker.onExecuted(inst.id, e);
+          this.counts[e.cert.kind === 'fast' ? 'fastCommits' : 'classicCommits']++;
+          if (this.opts.trace) this.trace(`R${this.label(inst.index)} executes s${e.slot} v${e.view} (${e.batch.length} req)`);
+        },
+      },
+    };
+  }
+
+  private step(inst: Instance, input: Input): void {
+    carryOut(inst.node.step(input), inst.io);
+    if (inst.correct) this.checker.onView(inst.id, inst.node.view);
   }
 
   /** Every instance holding the addressed id (both twins for the twinned id), never the sender or its twin. */
@@ -546,7 +561,7 @@ export class TwinsRun {
     if (m.type === 'reply') return;
     const inst = this.instances[p.to.i]!;
     const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
-    this.handle(inst, inst.replica.step(input));
+    this.step(inst, input);
   }
 
   private tick(): void {
@@ -555,7 +570,7 @@ export class TwinsRun {
     const due = this.inFlight;
     this.inFlight = [];
     for (const p of due) this.deliver(p);
-    for (const inst of this.instances) this.handle(inst, inst.replica.step({ kind: 'tick' }));
+    for (const inst of this.instances) this.step(inst, { kind: 'tick' });
     for (const c of this.clients) {
       if (!c.waiting && this.now < c.done * this.opts.opGapTicks + c.opts.id) continue; // thinking
       for (const s of c.tick(this.now)) {
@@ -566,10 +581,6 @@ export class TwinsRun {
         }
       }
     }
-  }
-
-  private get clientsDone(): boolean {
-    return this.clients.every((c) => c.finished);
   }
 
   private get stopped(): boolean {
@@ -584,17 +595,18 @@ export class TwinsRun {
       for (let t = 0; t < this.opts.roundTicks && !this.stopped; t++) this.tick();
     }
     this.setPartition([this.instances.map((i) => i.index)]);
-    const deadline = this.now + this.opts.livenessTicks;
-    while (!this.clientsDone && this.now < deadline && !this.stopped) this.tick();
-    const live = this.clientsDone;
-    // Stragglers finish executing, so that states can be compared at equal slots.
-    for (let i = 0; i < 20 && !this.stopped; i++) this.tick();
-
-    const states = this.instances.flatMap((inst) => (inst.correct ? [{ replica: inst.id, executed: inst.replica.executed, digest: inst.replica.stateDigest() }] : []));
-    this.checker.compareStates(states);
-    const lin = checkOperations(kvModel, this.history, { maxSteps: 2_000_000 });
-    if (lin.result === 'illegal') this.checker.report('S10: the client history is not linearizable');
-    if (!live) this.trace(`NOT LIVE: ${this.clients.filter((c) => !c.finished).map((c) => `client ${c.opts.id} at ${c.done}/${c.opts.operations}`).join(', ')}`);
+    const { live, linearizable } = finishRun(
+      {
+        tick: () => this.tick(),
+        now: () => this.now,
+        clients: this.clients,
+        history: this.history,
+        checker: this.checker,
+        states: () => this.instances.flatMap((inst) => (inst.correct ? [{ replica: inst.id, executed: inst.node.executed, digest: inst.node.replica.stateDigest() }] : [])),
+        trace: (line) => this.trace(line),
+      },
+      { livenessTicks: this.opts.livenessTicks, stragglerTicks: 20, linearizability: { maxSteps: 2_000_000 } },
+    );
 
     return {
       index: s.index,
@@ -602,7 +614,7 @@ export class TwinsRun {
       scenario: describeScenario(s, this.n),
       violations: [...this.checker.violations],
       live,
-      linearizable: lin.result,
+      linearizable,
       committed: this.checker.highestExecuted,
       operations: this.clients.reduce((a, c) => a + c.opts.operations, 0),
       completed: this.clients.reduce((a, c) => a + c.done, 0),

@@ -7,12 +7,13 @@
  *                   'new-view' NewViewMsg · 'checkpoint' {cert, snapshot}
  *   sub-db 'slots': slot number → DurableSlot. LMDB keys are ordered, so forgetting every slot at
  *                   or below a checkpoint is one short cursor walk from the start.
- * Values are CBOR (record-codec.ts). The semantics of applying ops are exactly
- * `applyPersistOp` in src/core/durable.ts; the tests check this against it.
+ * Values are CBOR (record-codec.ts). What an op means is the core's (`applyPersistOpTo` in
+ * src/core/durable.ts, applied here to the transaction's records); the tests check the result
+ * against the in-memory `applyPersistOp`.
  */
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { DurableSlot, DurableState } from '../core/durable.ts';
+import { applyPersistOpTo, type DurableCheckpoint, type DurableSlot, type DurableState, type DurableTarget } from '../core/durable.ts';
 import type { PersistOp } from '../core/io.ts';
 import type { NewViewMsg } from '../core/messages.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
@@ -35,7 +36,7 @@ interface ViewRecord {
   view: number;
   normal: boolean;
 }
-type CheckpointRecord = NonNullable<DurableState['checkpoint']>;
+type CheckpointRecord = DurableCheckpoint;
 
 type StateDb = Database<Uint8Array, string>;
 type SlotsDb = Database<Uint8Array, number>;
@@ -221,38 +222,24 @@ class LmdbReplicaStorage implements ReplicaStorage {
       return s;
     };
 
-    for (const op of ops) {
-      const low = checkpointSeq ?? 0;
-      switch (op.kind) {
-        case 'view':
-          view = { view: op.view, normal: op.normal };
-          break;
-        case 'new-view':
-          newView = op.message;
-          break;
-        case 'proposal':
-          if (op.slot > low) slotOf(op.slot).proposal = { view: op.view, batch: op.batch, sig: op.sig };
-          break;
-        case 'prepared':
-          if (op.cert.slot > low) slotOf(op.cert.slot).prepared = op.cert;
-          break;
-        case 'commit-sent':
-          if (op.slot > low) slotOf(op.slot).commitSent = { view: op.view, digest: op.digest };
-          break;
-        case 'decided':
-          if (op.cert.slot > low) slotOf(op.cert.slot).decided = { cert: op.cert, batch: op.batch };
-          break;
-        case 'checkpoint':
-          if (op.cert.seq <= low && checkpointSeq !== null) break;
-          checkpoint = { cert: op.cert, snapshot: op.snapshot };
-          checkpointSeq = op.cert.seq;
-          truncateThrough = op.cert.seq;
-          for (const slot of [...touched.keys()]) if (slot <= op.cert.seq) touched.delete(slot);
-          break;
-        default:
-          throw new StorageError(`unknown persist op kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
-      }
-    }
+    const target: DurableTarget = {
+      get checkpointSeq() {
+        return checkpointSeq ?? undefined;
+      },
+      setView(v, normal) {
+        view = { view: v, normal };
+      },
+      setNewView(message) {
+        newView = message;
+      },
+      slot: slotOf,
+      setCheckpoint(record) {
+        checkpoint = record;
+        checkpointSeq = truncateThrough = record.cert.seq;
+        for (const slot of [...touched.keys()]) if (slot <= record.cert.seq) touched.delete(slot);
+      },
+    };
+    for (const op of ops) applyPersistOpTo(target, op);
 
     const writes: (() => void)[] = [];
     const putState = (key: string, value: unknown): void => {

@@ -9,15 +9,17 @@
  * any party could sign: forged, equivocating or stale ACCEPT / COMMIT / CHECKPOINT / PROPOSE /
  * VIEW-CHANGE / NEW-VIEW messages, and certificates with exactly the signers it wants.
  *
- * Driver obligations from io.ts are followed: for every step, `persist` ops are applied to the
- * replica's DurableState before its `send`s enter the network.
+ * Driver obligations from io.ts are followed by the drivers' own `carryOut` (src/core/driver.ts):
+ * for every step, `persist` ops are applied to the replica's DurableState before its `send`s enter
+ * the network.
  */
 import { decodeKvResult, encodeKvCommand, type KvCommand, type KvResult } from '../../src/app/kv-command.ts';
 import { kvStoreFactory } from '../../src/app/kv-store.ts';
 import { decodeMessage, encodeMessage } from '../../src/codec/wire.ts';
 import { Auth } from '../../src/core/auth.ts';
 import { leaderOf, quorums, type ClusterConfig, type ProtocolParams, type Quorums } from '../../src/core/config.ts';
-import { applyPersistOp, emptyDurableState, type DurableState } from '../../src/core/durable.ts';
+import { carryOut, memoryDisk, type DriverIO } from '../../src/core/driver.ts';
+import { emptyDurableState, type DurableState } from '../../src/core/durable.ts';
 import type { ClientReply, ExecutedSlot, Input, Outputs, PersistOp, ProtocolEvent } from '../../src/core/io.ts';
 import type {
   AcceptMsg,
@@ -42,6 +44,7 @@ import type {
   VoteCert,
 } from '../../src/core/messages.ts';
 import { Replica } from '../../src/core/replica.ts';
+import { restartReplica } from '../../src/core/restart.ts';
 import type { SelectRule } from '../../src/core/select.ts';
 import { batchDigest, type VoteKind } from '../../src/core/statements.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
@@ -130,6 +133,7 @@ export class Harness {
   private readonly holdRules = new Set<Predicate>();
   private readonly clientTs: number[];
   private readonly selectRule: SelectRule | undefined;
+  private readonly io: DriverIO[];
 
   constructor(opts: HarnessOptions = {}) {
     this.n = opts.n ?? 4;
@@ -145,20 +149,33 @@ export class Harness {
     this.auth = new Auth(this.config, { sign: () => new Uint8Array(64) }, sharedVerifier);
     this.disks = replicaSeeds.map(() => emptyDurableState());
     this.clientTs = clientSeeds.map(() => 0);
-    this.replicas = replicaSeeds.map((_, id) => this.build(id));
+    this.io = replicaSeeds.map((_, id) => ({
+      disk: memoryDisk(this.disks[id]!),
+      network: {
+        send: (s) => {
+          const message = roundTrip(s.message, `replica ${id}`);
+          const targets = s.to === 'all' ? [...Array(this.n).keys()].filter((t) => t !== id) : [s.to];
+          for (const to of targets) this.network.push({ from: id, to, message });
+        },
+        reply: (r) => this.replies.push({ ...r, from: id }),
+      },
+    }));
+    this.replicas = replicaSeeds.map((_, id) => this.build(id, undefined).replica);
   }
 
-  private build(id: number, durable?: DurableState): Replica {
-    return new Replica({
-      id,
-      config: this.config,
-      params: this.params,
-      signer: this.replicaSigners[id]!,
-      verifier: sharedVerifier,
-      app: kvStoreFactory(),
-      ...(durable ? { durable } : {}),
-      ...(this.selectRule ? { selectRule: this.selectRule } : {}),
-    });
+  private build(id: number, durable: DurableState | undefined): { replica: Replica; outputs: Outputs } {
+    return restartReplica(
+      {
+        id,
+        config: this.config,
+        params: this.params,
+        signer: this.replicaSigners[id]!,
+        verifier: sharedVerifier,
+        app: kvStoreFactory(),
+        ...(this.selectRule ? { selectRule: this.selectRule } : {}),
+      },
+      durable,
+    );
   }
 
   r(id: number): Replica {
@@ -182,13 +199,7 @@ export class Harness {
 
   private record(id: number, input: Input, out: Outputs): void {
     this.history.push({ id, input, out });
-    for (const op of out.persist) applyPersistOp(this.disks[id]!, op);
-    for (const r of out.replies) this.replies.push({ ...r, from: id });
-    for (const s of out.send) {
-      const message = roundTrip(s.message, `replica ${id}`);
-      const targets = s.to === 'all' ? [...Array(this.n).keys()].filter((t) => t !== id) : [s.to];
-      for (const to of targets) this.network.push({ from: id, to, message });
-    }
+    carryOut(out, this.io[id]!);
   }
 
   /** Delivers a message as if from the network (through the codec), bypassing drop/hold rules. */
@@ -281,9 +292,8 @@ export class Harness {
   /** Rebuilds replica `id` from its disk (as a process restart would) and routes its restore outputs. */
   restart(id: number): Outputs {
     this.down.delete(id);
-    const replica = this.build(id, cloneDurable(this.disks[id]!));
+    const { replica, outputs: out } = this.build(id, cloneDurable(this.disks[id]!));
     this.replicas[id] = replica;
-    const out = replica.takeRestoreOutputs();
     // Recorded like a step (there is no input kind for "restart"; a tick stands in for it in the history).
     this.record(id, { kind: 'tick' }, out);
     return out;

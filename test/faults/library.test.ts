@@ -12,7 +12,7 @@ import { applyPersistOp, emptyDurableState } from '../../src/core/durable.ts';
 import type { Outputs } from '../../src/core/io.ts';
 import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';
-import { createByzantineNode, strategies } from '../../src/faults/registry.ts';
+import { createByzantineNode, startByzantineNode, strategies, type ByzantineNode } from '../../src/faults/registry.ts';
 import { strategyNames, type StrategyContext, type StrategyName } from '../../src/faults/types.ts';
 import { simCluster } from '../../src/sim/simulation.ts';
 import { UsageError } from '../../src/cli/options.ts';
@@ -70,9 +70,9 @@ describe('the library', () => {
         // Alone, as leader of view 0, it still proposes the requests it got (valid signatures).
         expect(outs.some((o) => o.send.some((s) => s.message.type === 'propose')) || name === 'slow-leader').toBe(true);
       }
-      const again = createByzantineNode(name, context(0, name, disk));
-      expect(() => again.takeRestoreOutputs?.()).not.toThrow();
-      expect(again.view).toBe(node.view);
+      let again: ByzantineNode | undefined;
+      expect(() => (again = startByzantineNode(name, context(0, name, disk)).node)).not.toThrow();
+      expect(again!.view).toBe(node.view);
     });
   }
 });

@@ -4,10 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { Replica } from '../../src/core/replica.ts';
 import type { Input, Outputs } from '../../src/core/io.ts';
+import type { ProtocolNode } from '../../src/core/node.ts';
 import type { SelectRule } from '../../src/core/select.ts';
 import { kvStoreFactory } from '../../src/app/kv-store.ts';
 import { sweepOptions } from '../../src/sim/run.ts';
-import { Simulation, type SimNode, type SimOptions } from '../../src/sim/simulation.ts';
+import { Simulation, type SimOptions } from '../../src/sim/simulation.ts';
 
 const run = (o: Partial<SimOptions> & { seed: number }) => new Simulation({ ...sweepOptions(o), seed: o.seed }).run();
 
@@ -68,7 +69,7 @@ describe('the checker is not vacuous', () => {
         seed,
         nodeFactory: (id, ctx) => {
           const replica = new Replica({ id, config: ctx.config, params: ctx.params, signer: ctx.signer, verifier: ctx.verifier, app: kvStoreFactory(), selectRule: forgetful, ...(ctx.durable ? { durable: ctx.durable } : {}) });
-          const node: SimNode = {
+          const node: ProtocolNode = {
             id,
             honest: true,
             step: (input: Input): Outputs => replica.step(input),

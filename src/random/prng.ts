@@ -1,6 +1,9 @@
 /**
+ * Seeded randomness, below every layer that draws: the simulator (src/sim) and the Byzantine
+ * strategies (src/faults) both use it, and neither may import the other for it.
+ *
  * The draws every random source offers on top of `next()` (uniform in [0, 1)): the simulator's
- * Prng and the Byzantine strategies' dice (src/faults) share them.
+ * Prng and the Byzantine strategies' dice share them.
  */
 export abstract class RandomDraws {
   abstract next(): number;
