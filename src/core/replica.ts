@@ -20,6 +20,7 @@
  *                               the pure checks and the SELECT-based plan are in view-change.ts and select.ts
  *   7. timers.ts                request timeouts, view-change back-off, fast-path fallback, retransmission
  *   8. restore.ts               rebuilding memory from durable state after a restart
+ *   9. invariants.ts            what must hold after every step; `invariants()` below runs it
  * Beside them: slot.ts (one slot's votes and certificates), auth.ts and statements.ts (what is
  * signed), messages.ts, io.ts (inputs and outputs), replicated-state.ts (the application and sessions).
  *
@@ -27,7 +28,7 @@
  * condition holds, `startX`/`becomeX` change the replica's mode, `validateX`/`checkX` are pure and
  * return a reason or null.
  *
- * Invariants a correct replica keeps (checked by the simulator):
+ * Invariants a correct replica keeps (checked by the simulator, and locally by invariants.ts):
  *   - it signs at most one ACCEPT and one COMMIT per (view, slot), and as leader one PROPOSE;
  *   - its view never decreases, and after VIEW-CHANGE(v) it votes in no view below v;
  *   - it executes a slot only after holding q matching COMMIT signatures for it, in slot order.
@@ -38,6 +39,7 @@ import { handleDecision, handleState, handleStatus } from './catch-up.ts';
 import { handleCheckpoint } from './checkpoints.ts';
 import { defaultParams, validateConfig, validateParams, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
 import type { DurableState } from './durable.ts';
+import { checkInvariants } from './invariants.ts';
 import type { Input, Outputs } from './io.ts';
 import type { Digest, ReplicaMessage } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
@@ -108,6 +110,11 @@ export class Replica {
     return this.s.takeOutputs();
   }
 
+  /** Every invariant of invariants.ts this replica's state violates, described; empty when all hold. */
+  invariants(): string[] {
+    return checkInvariants(this.s);
+  }
+
   /** The current view, or during a view change the view being changed to. */
   get view(): number {
     return this.s.view;
@@ -154,7 +161,10 @@ export class Replica {
     return this.s.app.digest();
   }
 
-  /** Test-only: the replica's whole state, to inspect its collections. Protocol code never reaches in through this. */
+  /**
+   * Test-only: the replica's whole state, to inspect collections or to corrupt it deliberately
+   * (proving `invariants()` fires). Protocol code never reaches in through this.
+   */
   get internalsForTests(): ReplicaState {
     return this.s;
   }

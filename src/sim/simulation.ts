@@ -402,6 +402,7 @@ export class Simulation {
       this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
     }
     if (node && honest) this.checker.onView(id, node.view);
+    if (node instanceof HonestNode) for (const v of node.replica.invariants()) this.checker.report(`invariant at replica ${id}: ${v}`);
     for (const s of out.send) {
       if (honest) this.checker.onSent(id, s.message);
       const frame = encodeMessage(s.message);

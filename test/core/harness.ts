@@ -182,6 +182,10 @@ export class Harness {
 
   private record(id: number, input: Input, out: Outputs): void {
     this.history.push({ id, input, out });
+    // Every replica checks its own invariants (src/core/invariants.ts) after every step: a test
+    // fails at the step that broke one, whatever it asserts afterwards.
+    const violated = this.r(id).invariants();
+    if (violated.length > 0) throw new Error(`replica ${id} violates its invariants after a ${input.kind} step: ${violated.join('; ')}`);
     for (const op of out.persist) applyPersistOp(this.disks[id]!, op);
     for (const r of out.replies) this.replies.push({ ...r, from: id });
     for (const s of out.send) {
