@@ -23,6 +23,8 @@ export interface ProtocolNode {
   readonly executed: number;
   /** Frames the last steps want sent as they are; drivers take them after stepping. */
   takeRawFrames?(): RawFrame[];
+  /** The node's own invariants that do not hold (src/core/invariants.ts); drivers check after every step. */
+  invariants?(): string[];
 }
 
 /** A node together with what it produced while starting up (a restart re-announces its view). */

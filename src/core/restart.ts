@@ -32,6 +32,9 @@ export class HonestNode implements ProtocolNode {
   get executed(): number {
     return this.replica.executed;
   }
+  invariants(): string[] {
+    return this.replica.invariants();
+  }
 }
 
 export function startHonestNode(opts: ReplicaStartOptions, durable: DurableState | undefined): StartedNode<HonestNode> {

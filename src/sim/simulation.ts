@@ -290,7 +290,9 @@ export class Simulation {
 
   private carryOut(id: number, node: ProtocolNode, out: Outputs): void {
     carryOut(out, this.io[id]!, node.takeRawFrames?.());
-    if (node.honest) this.checker.onView(id, node.view);
+    if (!node.honest) return;
+    this.checker.onView(id, node.view);
+    for (const v of node.invariants?.() ?? []) this.checker.report(`invariant at replica ${id}: ${v}`);
   }
 
   trace(line: string): void {

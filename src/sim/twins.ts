@@ -526,7 +526,10 @@ export class TwinsRun {
 
   private step(inst: Instance, input: Input): void {
     carryOut(inst.node.step(input), inst.io);
-    if (inst.correct) this.checker.onView(inst.id, inst.node.view);
+    if (inst.correct) {
+      this.checker.onView(inst.id, inst.node.view);
+      for (const v of inst.node.invariants?.() ?? []) this.checker.report(`invariant at replica ${inst.id}: ${v}`);
+    }
   }
 
   /** Every instance holding the addressed id (both twins for the twinned id), never the sender or its twin. */

@@ -33,7 +33,7 @@ describe('a replica forgets what stable checkpoints cover', () => {
       }
       h.run(5);
       for (let id = 0; id < 4; id++) {
-        const r = h.r(id) as unknown as Internals;
+        const r: Internals = h.r(id).internalsForTests;
         expect(h.r(id).executed).toBe(600);
         expect(r.log.size).toBeLessThanOrEqual(WINDOW);
         expect(r.ownCheckpoints.size).toBeLessThanOrEqual(2);

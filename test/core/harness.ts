@@ -199,6 +199,10 @@ export class Harness {
 
   private record(id: number, input: Input, out: Outputs): void {
     this.history.push({ id, input, out });
+    // Every replica checks its own invariants (src/core/invariants.ts) after every step: a test
+    // fails at the step that broke one, whatever it asserts afterwards.
+    const violated = this.r(id).invariants();
+    if (violated.length > 0) throw new Error(`replica ${id} violates its invariants after a ${input.kind} step: ${violated.join('; ')}`);
     carryOut(out, this.io[id]!);
   }
 

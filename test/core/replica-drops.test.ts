@@ -1,7 +1,7 @@
 /**
  * Every input a replica refuses comes back as a 'drop' event with a named reason, is counted in
  * `replica.counters`, and changes nothing: no persist op, no message, no execution. The reason
- * strings are the ones in src/core/replica.ts.
+ * strings are the ones in the handle* functions of src/core (requests.ts, normal-case.ts, …).
  */
 import { describe, expect, it } from 'vitest';
 import type { Outputs } from '../../src/core/io.ts';

@@ -113,7 +113,7 @@ describe('equivocating backups', () => {
 
 describe('a correct leader must not be suspected by correct backups', () => {
   // Regression: the leader used to put two queued requests of one client (different ts) into one
-  // batch when they waited together behind the in-flight limit; every correct backup's checkBatch
+  // batch when they waited together behind the in-flight limit; every correct backup's validateBatch
   // then took the batch as proof against the correct leader and deposed it. One client could
   // depose any leader at will. The leader now puts at most one request per client in a batch.
   it('two queued requests of one client are not put in one batch (no view change)', () => {

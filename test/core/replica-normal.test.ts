@@ -318,7 +318,7 @@ describe('a decision that arrives before its proposal', () => {
   });
 
   // Regression: a slot decided by q COMMITs before its PROPOSE arrived was never executed when the
-  // PROPOSE later brought the body, and catch-up did not help (onDecision returned early because
+  // PROPOSE later brought the body, and catch-up did not help (handleDecision returned early because
   // decision and body were both present). Storing a body for a decided slot now executes it.
   it('executes once the PROPOSE supplies the body (and catch-up gossip does not leave it stuck)', () => {
     const { h } = commitsFirst();

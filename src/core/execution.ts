@@ -1,0 +1,51 @@
+/**
+ * 3. Execution: strictly in slot order, only with a decision certificate and the batch it
+ * certifies. Each executed slot signs one set of replies, may take a checkpoint, and may let the
+ * leader propose more (the in-flight limit counts from `executed`).
+ */
+import { maybeAdvanceStable, takeCheckpoint } from './checkpoints.ts';
+import type { Outputs } from './io.ts';
+import type { Batch } from './messages.ts';
+import { requestKey, type ReplicaState } from './replica-state.ts';
+import { signReplies } from './replies.ts';
+import { maybePropose } from './requests.ts';
+import type { SlotState } from './slot.ts';
+
+/** Executes every slot after `executed` that is decided and whose body we hold, in order. */
+export function maybeExecute(r: ReplicaState): void {
+  for (;;) {
+    const s = r.log.get(r.executed + 1);
+    if (!s || !s.decided) return;
+    const batch = s.body(s.decided.digestHex);
+    if (!batch) return; // decided without the body: a peer's DECISION will bring it
+    executeSlot(r, s, batch);
+  }
+}
+
+function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
+  const cert = s.decided!.cert;
+  const applied: Outputs['executed'][number]['applied'] = [];
+  for (const request of batch) {
+    const outcome = r.app.execute(request, s.slot);
+    const key = requestKey(request);
+    r.ordering.delete(key);
+    const w = r.waiting.get(request.clientId);
+    if (w && w.request.ts <= request.ts) r.waiting.delete(request.clientId);
+    if (outcome.kind === 'applied') applied.push({ clientId: request.clientId, ts: request.ts, result: outcome.result });
+  }
+  // One signature for all of the slot's replies (see replies.ts).
+  for (const reply of signReplies(r.auth, r.id, r.view, s.slot, applied)) {
+    r.replyCache.set(reply.clientId, reply);
+    r.out.replies.push({ clientId: reply.clientId, message: reply });
+  }
+  r.executed = s.slot;
+  r.viewChangeAttempts = 0;
+  r.out.executed.push({ slot: s.slot, view: cert.view, digest: cert.digest, applied, cert, batch });
+  if (s.slot % r.params.checkpointInterval === 0) takeCheckpoint(r, s.slot);
+  if (r.pendingStable && r.pendingStable.seq <= r.executed) {
+    const pending = r.pendingStable;
+    r.pendingStable = undefined;
+    maybeAdvanceStable(r, pending);
+  }
+  maybePropose(r);
+}

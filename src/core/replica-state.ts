@@ -1,0 +1,182 @@
+/**
+ * Everything one replica holds in memory, in one explicit object, and the few helpers every
+ * section of the protocol shares (the slot table, the window test, and emitting outputs).
+ *
+ * The protocol itself is not here: each section is a module of plain functions over this object
+ * (see the tour at the top of replica.ts). Every field names the module that owns it, the one
+ * that changes it; other modules only read it unless stated.
+ */
+import { Auth } from './auth.ts';
+import { leaderOf, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
+import { emptyOutputs, type Outputs, type ProtocolEvent } from './io.ts';
+import type { CheckpointCert, ClientRequest, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, ViewChangeMsg } from './messages.ts';
+import { ReplicatedState } from './replicated-state.ts';
+import type { SelectRule } from './select.ts';
+import { SlotState } from './slot.ts';
+import type { ViewChangeContext } from './view-change.ts';
+
+export class ReplicaState {
+  readonly id: ReplicaId;
+  readonly config: ClusterConfig;
+  readonly params: ProtocolParams;
+  readonly quorums: Quorums;
+  readonly auth: Auth;
+  /** The application and its client session table (execution.ts, catch-up.ts on state transfer). */
+  readonly app: ReplicatedState;
+  readonly genesisDigest: Digest;
+  readonly selectRule: SelectRule;
+  readonly vcContext: ViewChangeContext;
+
+  // --- view (view-change-handlers.ts) ---
+  /** The current view, or during a view change the view being changed to. */
+  view = 0;
+  /** 'normal' once the view's NEW-VIEW is installed (view 0 starts installed). */
+  status: 'normal' | 'view-change' = 'normal';
+  /** The NEW-VIEW that installed the current view, re-sent to replicas still in an older view. */
+  newViewMsg: NewViewMsg | undefined;
+  readonly viewChanges = new Map<number, Map<ReplicaId, ViewChangeMsg>>();
+  viewChangeDeadline = 0;
+  /** Consecutive view changes without executing anything: the exponent of the timeout back-off (reset by execution.ts). */
+  viewChangeAttempts = 0;
+
+  // --- log (normal-case.ts adds votes and certificates, checkpoints.ts truncates) ---
+  readonly log = new Map<number, SlotState>();
+  /** Last slot executed (execution.ts; catch-up.ts on state transfer). */
+  executed = 0;
+  /** Highest slot any valid message showed us: if above `executed`, we are behind. */
+  highestSeen = 0;
+
+  // --- checkpoints (checkpoints.ts; catch-up.ts on state transfer) ---
+  /** Stable checkpoint (low watermark h). Genesis is seq 0. */
+  stableCert: CheckpointCert;
+  /** The state at the stable checkpoint, served to lagging peers; undefined while we lag behind it. */
+  stableSnapshot: Uint8Array | undefined;
+  /** Our own checkpoints above the stable one, waiting for q matching signatures. */
+  readonly ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array; sig: Uint8Array }>();
+  readonly checkpointVotes = new Map<number, Map<ReplicaId, { digestHex: string; sig: Uint8Array; digest: Digest }>>();
+  /** A certified checkpoint above `executed`, applied when execution reaches it. */
+  pendingStable: CheckpointCert | undefined;
+
+  // --- fast path (normal-case.ts, timers.ts) ---
+  /** Slots up to here commit classically without waiting: the first ones of a view, or after a fallback. */
+  fastPausedThrough = 0;
+  fastMisses = 0;
+  /** Deferred policy: prepared slots waiting for their fast certificate, with the tick they stop waiting. */
+  readonly deferred = new Map<number, number>();
+
+  // --- leader (requests.ts; view-change-handlers.ts resets them on a new view) ---
+  nextSlot = 1;
+  readonly queue: ClientRequest[] = [];
+  /** Requests queued or proposed and not yet executed, by "client:ts". */
+  readonly ordering = new Set<string>();
+
+  // --- clients (requests.ts, execution.ts) ---
+  /** Requests a backup is waiting to see executed; a timeout makes it suspect the leader. */
+  readonly waiting = new Map<number, { request: ClientRequest; since: number }>();
+  /** Signed replies kept for retransmissions (the session table holds the result itself). */
+  readonly replyCache = new Map<number, ReplyMsg>();
+
+  // --- time (timers.ts, catch-up.ts) ---
+  now = 0;
+  lastStatus = 0;
+  executedAtLastStatus = 0;
+
+  /** Reasons for every dropped input, counted; also the protocol counters observers read. */
+  readonly counters = new Map<string, number>();
+  /** What the current step has produced so far. */
+  out: Outputs = emptyOutputs();
+
+  constructor(o: { id: ReplicaId; config: ClusterConfig; params: ProtocolParams; quorums: Quorums; auth: Auth; app: ReplicatedState; selectRule: SelectRule }) {
+    this.id = o.id;
+    this.config = o.config;
+    this.params = o.params;
+    this.quorums = o.quorums;
+    this.auth = o.auth;
+    this.app = o.app;
+    this.genesisDigest = o.app.digest();
+    this.stableCert = { seq: 0, stateDigest: this.genesisDigest, sigs: [] };
+    this.stableSnapshot = o.app.snapshot();
+    this.selectRule = o.selectRule;
+    this.vcContext = { auth: o.auth, quorums: o.quorums, window: o.params.window, genesisDigest: this.genesisDigest };
+  }
+
+  get leader(): ReplicaId {
+    return leaderOf(this.view, this.config.n);
+  }
+
+  get isLeader(): boolean {
+    return this.leader === this.id && this.status === 'normal';
+  }
+
+  get lowWatermark(): number {
+    return this.stableCert.seq;
+  }
+
+  get highWatermark(): number {
+    return this.stableCert.seq + this.params.window;
+  }
+
+  /** The slot's state, created empty on first use. */
+  slot(slotNo: number): SlotState {
+    let s = this.log.get(slotNo);
+    if (!s) {
+      s = new SlotState(slotNo);
+      s.lastActivity = this.now;
+      this.log.set(slotNo, s);
+    }
+    return s;
+  }
+
+  inWindow(slot: number): boolean {
+    return slot > this.lowWatermark && slot <= this.highWatermark;
+  }
+
+  noteSlot(slot: number): void {
+    if (slot > this.highestSeen) this.highestSeen = slot;
+  }
+
+  /** Hands over the outputs produced so far and starts a fresh set. */
+  takeOutputs(): Outputs {
+    const out = this.out;
+    this.out = emptyOutputs();
+    return out;
+  }
+
+  // --- outputs ---
+
+  broadcast(message: ReplicaMessage): void {
+    this.out.send.push({ to: 'all', message });
+  }
+
+  send(to: ReplicaId, message: ReplicaMessage | RequestMsg): void {
+    this.out.send.push({ to, message });
+  }
+
+  event(e: ProtocolEvent): void {
+    this.out.events.push(e);
+  }
+
+  count(key: string): void {
+    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  }
+
+  drop(reason: string, from?: number): void {
+    this.count(`drop: ${reason}`);
+    this.event({ type: 'drop', reason, ...(from === undefined ? {} : { from }) });
+  }
+
+  misbehaviour(culprit: ReplicaId, what: string): void {
+    this.count('misbehaviour detected');
+    this.event({ type: 'misbehaviour', culprit, what });
+  }
+
+  alarm(what: string): void {
+    this.count('alarm');
+    this.event({ type: 'alarm', what });
+  }
+}
+
+/** The key under which a request is tracked while queued or in flight. */
+export function requestKey(r: ClientRequest): string {
+  return `${r.clientId}:${r.ts}`;
+}
