@@ -5,11 +5,9 @@
  */
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
-import { sendStatus } from './catch-up.ts';
 import type { ReplicaId } from './config.ts';
 import type { CheckpointCert, CheckpointMsg, Digest } from './messages.ts';
 import type { ReplicaState } from './replica-state.ts';
-import { maybePropose } from './requests.ts';
 
 /** Snapshots, signs and broadcasts our checkpoint at `seq` (just executed). */
 export function takeCheckpoint(r: ReplicaState, seq: number): void {
@@ -52,7 +50,7 @@ export function maybeAdvanceStable(r: ReplicaState, cert: CheckpointCert): void 
     // apply the certificate on reaching it; if peers have truncated past us, STATUS makes
     // them send their state.
     if (!r.pendingStable || r.pendingStable.seq < cert.seq) r.pendingStable = cert;
-    sendStatus(r);
+    r.triggers.sendStatus();
     return;
   }
   const own = r.ownCheckpoints.get(cert.seq);
@@ -66,7 +64,7 @@ export function maybeAdvanceStable(r: ReplicaState, cert: CheckpointCert): void 
   r.out.persist.push({ kind: 'checkpoint', cert, snapshot: own.snapshot });
   truncateLog(r, cert.seq);
   r.event({ type: 'checkpoint-stable', seq: cert.seq });
-  maybePropose(r);
+  r.triggers.maybePropose();
 }
 
 /** Forgets every slot, own checkpoint and checkpoint vote at or below `seq`. */

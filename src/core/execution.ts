@@ -8,7 +8,6 @@ import type { Outputs } from './io.ts';
 import type { Batch } from './messages.ts';
 import { requestKey, type ReplicaState } from './replica-state.ts';
 import { signReplies } from './replies.ts';
-import { maybePropose } from './requests.ts';
 import type { SlotState } from './slot.ts';
 
 /** Executes every slot after `executed` that is decided and whose body we hold, in order. */
@@ -47,5 +46,5 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
     r.pendingStable = undefined;
     maybeAdvanceStable(r, pending);
   }
-  maybePropose(r);
+  r.triggers.maybePropose();
 }

@@ -9,7 +9,6 @@ import type { AcceptMsg, Batch, CommitMsg, DecisionCert, Digest, ProposeMsg, Vot
 import type { ReplicaState } from './replica-state.ts';
 import { SlotState } from './slot.ts';
 import { batchDigest } from './statements.ts';
-import { blameLeader } from './view-change-handlers.ts';
 
 /**
  * A backup accepts a proposal only in its installed view, inside the watermarks, once per
@@ -29,16 +28,16 @@ export function handlePropose(r: ReplicaState, m: ProposeMsg, fromNewView: boole
   const s = r.slot(m.slot);
   const digestHex = toHex(digest);
   if (s.proposal && s.proposal.view === m.view) {
-    if (s.proposal.digestHex !== digestHex) return blameLeader(r, leader, `two proposals for slot ${m.slot} in view ${m.view}`);
+    if (s.proposal.digestHex !== digestHex) return r.triggers.blameLeader(leader, `two proposals for slot ${m.slot} in view ${m.view}`);
     return r.drop('duplicate proposal', leader);
   }
   const leaderVote = s.accepts.get(leader);
   if (leaderVote && leaderVote.view === m.view && leaderVote.digestHex !== digestHex) {
-    return blameLeader(r, leader, `proposal and ACCEPT disagree for slot ${m.slot} in view ${m.view}`);
+    return r.triggers.blameLeader(leader, `proposal and ACCEPT disagree for slot ${m.slot} in view ${m.view}`);
   }
   if (!fromNewView) {
     const problem = validateBatch(r, m.batch);
-    if (problem) return blameLeader(r, leader, `proposed an invalid batch: ${problem}`);
+    if (problem) return r.triggers.blameLeader(leader, `proposed an invalid batch: ${problem}`);
   }
   if (s.decided && s.decided.digestHex !== digestHex) {
     // Never vote against a decision. Who is at fault depends on the views (found by Twins):
@@ -49,7 +48,7 @@ export function handlePropose(r: ReplicaState, m: ProposeMsg, fromNewView: boole
     const decidedView = s.decided.cert.view;
     if (decidedView > m.view) return r.drop('proposal contradicts a decision of a later view', leader);
     if (fromNewView && decidedView < m.view) return r.alarm(`proposal for slot ${m.slot} contradicts its commit certificate`);
-    return blameLeader(r, leader, `proposal for slot ${m.slot} in view ${m.view} contradicts its commit certificate`);
+    return r.triggers.blameLeader(leader, `proposal for slot ${m.slot} in view ${m.view} contradicts its commit certificate`);
   }
   recordProposal(r, m, digest);
   const sig = r.auth.signVote('accept', m.view, m.slot, digest);
@@ -90,7 +89,7 @@ export function handleAccept(r: ReplicaState, m: AcceptMsg): void {
   const s = r.slot(m.slot);
   const digestHex = toHex(m.digest);
   if (m.from === leaderOf(m.view, r.config.n) && s.proposal && s.proposal.view === m.view && s.proposal.digestHex !== digestHex) {
-    return blameLeader(r, m.from, `ACCEPT contradicts its proposal for slot ${m.slot} in view ${m.view}`);
+    return r.triggers.blameLeader(m.from, `ACCEPT contradicts its proposal for slot ${m.slot} in view ${m.view}`);
   }
   const rec = SlotState.record(s.accepts, m.from, { view: m.view, digest: m.digest, digestHex, sig: m.sig });
   if (rec === 'conflict') return r.misbehaviour(m.from, `two ACCEPTs for slot ${m.slot} in view ${m.view}`);

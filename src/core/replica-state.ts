@@ -15,6 +15,22 @@ import type { SelectRule } from './select.ts';
 import { SlotState } from './slot.ts';
 import type { ViewChangeContext } from './view-change.ts';
 
+export interface Triggers {
+  maybePropose(): void;
+  sendStatus(): void;
+  blameLeader(leader: ReplicaId, what: string): void;
+}
+
+const unwired: Triggers = {
+  maybePropose: () => notWired(),
+  sendStatus: () => notWired(),
+  blameLeader: () => notWired(),
+};
+
+function notWired(): never {
+  throw new Error('ReplicaState.triggers used before replica.ts wired them');
+}
+
 export class ReplicaState {
   readonly id: ReplicaId;
   readonly config: ClusterConfig;
@@ -85,6 +101,15 @@ export class ReplicaState {
   readonly counters = new Map<string, number>();
   /** What the current step has produced so far. */
   out: Outputs = emptyOutputs();
+
+  /**
+   * What an earlier section must be able to set off in a later one: the leader proposes again
+   * when execution frees a request or a checkpoint moves the window; a replica that sees it lags
+   * behind a checkpoint asks for state; a backup that catches its leader lying starts a view
+   * change. replica.ts wires them, so each section file imports only the sections below it and
+   * no two import each other.
+   */
+  triggers: Triggers = unwired;
 
   constructor(o: { id: ReplicaId; config: ClusterConfig; params: ProtocolParams; quorums: Quorums; auth: Auth; app: ReplicatedState; selectRule: SelectRule }) {
     this.id = o.id;

@@ -21,6 +21,9 @@
  *   7. timers.ts                request timeouts, view-change back-off, fast-path fallback, retransmission
  *   8. restore.ts               rebuilding memory from durable state after a restart
  *   9. invariants.ts            what must hold after every step; `invariants()` below runs it
+ * The sections' imports form no cycle (checked by the layer rules): the three calls that would
+ * close one — propose again, ask for state, blame the leader — go through `ReplicaState.triggers`,
+ * wired in the constructor below.
  * Beside them: slot.ts (one slot's votes and certificates), auth.ts and statements.ts (what is
  * signed), messages.ts, io.ts (inputs and outputs), replicated-state.ts (the application and sessions).
  *
@@ -35,7 +38,7 @@
  */
 import type { StateMachine } from './state-machine.ts';
 import { Auth, type SignFn, type VerifyFn } from './auth.ts';
-import { handleDecision, handleState, handleStatus } from './catch-up.ts';
+import { handleDecision, handleState, handleStatus, sendStatus } from './catch-up.ts';
 import { handleCheckpoint } from './checkpoints.ts';
 import { defaultParams, validateConfig, validateParams, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
 import type { DurableState } from './durable.ts';
@@ -45,11 +48,11 @@ import type { Digest, ReplicaMessage } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
 import { ReplicaState } from './replica-state.ts';
 import { ReplicatedState } from './replicated-state.ts';
-import { handleRequest } from './requests.ts';
+import { handleRequest, maybePropose } from './requests.ts';
 import { restore } from './restore.ts';
 import { selectValue, type SelectRule } from './select.ts';
 import { handleTick } from './timers.ts';
-import { handleNewView, handleViewChange } from './view-change-handlers.ts';
+import { blameLeader, handleNewView, handleViewChange } from './view-change-handlers.ts';
 
 export interface ReplicaOptions {
   id: ReplicaId;
@@ -85,7 +88,12 @@ export class Replica {
     this.params = params;
     this.quorums = quorums;
     this.auth = auth;
-    this.s = new ReplicaState({ id, config: opts.config, params, quorums, auth, app: new ReplicatedState(opts.app), selectRule: opts.selectRule ?? selectValue });
+    const r = (this.s = new ReplicaState({ id, config: opts.config, params, quorums, auth, app: new ReplicatedState(opts.app), selectRule: opts.selectRule ?? selectValue }));
+    r.triggers = {
+      maybePropose: () => maybePropose(r),
+      sendStatus: () => sendStatus(r),
+      blameLeader: (leader, what) => blameLeader(r, leader, what),
+    };
     if (opts.durable) restore(this.s, opts.durable);
   }
 
