@@ -30,6 +30,8 @@ export const cli = command({
       { check: (s) => (isStrategyName(s) ? undefined : `unknown strategy '${s}' (see byzpax faults)`) },
     ),
     'log-level': shared.logLevel,
+    'metrics-port': int('serve Prometheus metrics on http://127.0.0.1:P/metrics (off by default;\ncolluders in one process take P, P+1, …)', { arg: 'P', max: 65535 }),
+    'metrics-host': text('the address metrics listen on', { arg: 'HOST', default: '127.0.0.1' }),
   },
 });
 
@@ -67,6 +69,7 @@ export async function replicaCommand(argv: string[]): Promise<number> {
         tickMs: intOption(values['tick-ms'], 'tick-ms', 10, 1),
         durability: values['no-fsync'] ? 'os-cache' : 'fsync',
         faults: linkFaults(values),
+        ...(values['metrics-port'] !== undefined ? { metricsPort: values['metrics-port'] === 0 ? 0 : values['metrics-port'] + i, metricsHost: values['metrics-host'] } : {}),
         app: kvStoreFactory,
         // A Byzantine strategy, with this replica's real key; colluders of one attack share `hub`.
         ...(strategy ? { node: { label: strategy, start: (ctx) => startByzantineNode(strategy, { ...ctx, random: { next: Math.random }, hub }) } } : {}),

@@ -3,6 +3,7 @@
  * out its outputs (persist, then send). No I/O: it loads no lmdb, ws or pino.
  */
 export { Replica, type ReplicaOptions } from './replica.ts';
+export type { ReplicaCounter } from './replica-state.ts';
 export {
   defaultParams,
   leaderOf,

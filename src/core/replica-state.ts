@@ -15,6 +15,16 @@ import type { SelectRule } from './select.ts';
 import { SlotState } from './slot.ts';
 import type { ViewChangeContext } from './view-change.ts';
 
+/** What a replica counts: decisions by path, the fast path's misses and fallbacks, detections, drops by reason. */
+export type ReplicaCounter =
+  | 'fast commits'
+  | 'classic commits'
+  | 'fast path misses'
+  | 'fast path fallbacks'
+  | 'misbehaviour detected'
+  | 'alarm'
+  | `drop: ${string}`;
+
 export interface Triggers {
   maybePropose(): void;
   sendStatus(): void;
@@ -98,7 +108,7 @@ export class ReplicaState {
   executedAtLastStatus = 0;
 
   /** Reasons for every dropped input, counted; also the protocol counters observers read. */
-  readonly counters = new Map<string, number>();
+  readonly counters = new Map<ReplicaCounter, number>();
   /** What the current step has produced so far. */
   out: Outputs = emptyOutputs();
 
@@ -181,7 +191,7 @@ export class ReplicaState {
     this.out.events.push(e);
   }
 
-  count(key: string): void {
+  count(key: ReplicaCounter): void {
     this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
   }
 

@@ -46,7 +46,7 @@ import { checkInvariants } from './invariants.ts';
 import type { Input, Outputs } from './io.ts';
 import type { Digest, ReplicaMessage } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
-import { ReplicaState } from './replica-state.ts';
+import { ReplicaState, type ReplicaCounter } from './replica-state.ts';
 import { ReplicatedState } from './replicated-state.ts';
 import { handleRequest, maybePropose } from './requests.ts';
 import { restore } from './restore.ts';
@@ -144,7 +144,7 @@ export class Replica {
   }
 
   /** Reasons for every dropped input, counted; also the protocol counters observers read. */
-  get counters(): Map<string, number> {
+  get counters(): ReadonlyMap<ReplicaCounter, number> {
     return this.s.counters;
   }
 

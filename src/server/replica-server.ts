@@ -32,6 +32,8 @@ import { SignatureVerifier } from '../crypto/verifier.ts';
 import { ReplicaTransport, type LinkFaults, type TransportLimits } from '../net/replica-transport.ts';
 import { openLmdbStorage, type Durability } from '../storage/lmdb-storage.ts';
 import { StorageError, type ReplicaStorage } from '../storage/replica-storage.ts';
+import type { Registry } from 'prom-client';
+import { ReplicaMetrics, serveMetrics, type MetricsProbe } from './metrics.ts';
 import { realTimeParams } from './real-time-params.ts';
 
 export interface ReplicaServerOptions {
@@ -58,6 +60,10 @@ export interface ReplicaServerOptions {
   node?: { label: string; start(ctx: ReplicaNodeContext): StartedNode };
   /** Storage to use instead of lmdb in `dataDir` (tests). */
   storage?: ReplicaStorage;
+  /** Serve Prometheus metrics on GET /metrics at this port (0: any free one); off when absent. */
+  metricsPort?: number;
+  /** The address metrics listen on (default 127.0.0.1: metrics say a lot about a replica). */
+  metricsHost?: string;
 }
 
 /** What a node in a replica's place is built from. */
@@ -118,9 +124,11 @@ export class ReplicaServer {
   private readonly node: ProtocolNode;
   /** What the node produced while starting, carried out first by `start`. */
   private readonly startOutputs: Outputs;
-  private readonly detected = new Map<number, number>();
   readonly transport: ReplicaTransport;
-  readonly counters = new Map<string, number>();
+  /** Everything this replica counts, typed; exported for Prometheus with `metricsPort`. */
+  readonly metrics: ReplicaMetrics;
+  private readonly registry: Registry | undefined;
+  private metricsServer: { port: number; close(): Promise<void> } | undefined;
   /** Called once the replica stopped itself after a storage failure or an internal error. */
   onFatal: ((e: unknown) => void) | undefined;
   private readonly log: Logger;
@@ -129,7 +137,6 @@ export class ReplicaServer {
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private viewChanges = 0;
   private readonly signer: Signer;
   private readonly verifier: SignatureVerifier;
   private bytesOut = 0;
@@ -141,7 +148,6 @@ export class ReplicaServer {
   private background: Promise<void> = Promise.resolve();
   /** A background write failed: we can no longer vouch for what we remember. */
   private storageFailure: unknown;
-  private fallbacks = 0;
   /** The state digest, recomputed only when execution moved on (it hashes a snapshot). */
   private digestAt = { executed: -1, hex: '' };
   /** Resolves when the drain loop is idle (for clean shutdown). */
@@ -174,6 +180,9 @@ export class ReplicaServer {
       ...(opts.limits ? { limits: opts.limits } : {}),
       ...(opts.faults ? { faults: opts.faults } : {}),
     });
+    const exported = opts.metricsPort === undefined ? undefined : ReplicaMetrics.exported(this.metricsProbe());
+    this.metrics = exported?.metrics ?? new ReplicaMetrics();
+    this.registry = exported?.registry;
     this.transport.onReplicaFrame = (from, frame) => this.onFrame(frame, { replica: from });
     this.transport.onClientFrame = (clientId, frame) => this.onFrame(frame, { client: clientId });
     if (durable) this.log.info({ view: this.node.view, executed: this.node.executed }, 'recovered from disk');
@@ -185,6 +194,10 @@ export class ReplicaServer {
     // A restarted replica re-announces what it persisted (its view, its NEW-VIEW) before anything else.
     await server.emit([server.startOutputs]);
     await server.transport.start();
+    if (server.registry && opts.metricsPort !== undefined) {
+      server.metricsServer = await serveMetrics(server.registry, opts.metricsPort, opts.metricsHost);
+      server.log.info({ port: server.metricsServer.port }, 'metrics on /metrics');
+    }
     server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
     server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config.n), url: opts.cluster.urls[opts.id] }, 'replica started');
     return server;
@@ -203,14 +216,17 @@ export class ReplicaServer {
     return this.node.executed;
   }
 
+  /** The port metrics are served on (the actual one when `metricsPort` was 0), if any. */
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
+
   status(): ReplicaStatus {
-    const c = this.replica?.counters ?? new Map<string, number>();
+    const m = this.metrics;
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
-    let drops = 0;
-    for (const [k, v] of c) if (k.startsWith('drop')) drops += v;
-    for (const [k, v] of this.counters) if (k.startsWith('drop')) drops += v;
-    drops += this.transport.countsByKind.refused;
+    let drops = this.transport.countsByKind.refused;
+    for (const layer of [m.drops.core, m.drops.server]) for (const v of layer.values()) drops += v;
     return {
       id: this.opts.id,
       view: this.node.view,
@@ -218,14 +234,14 @@ export class ReplicaServer {
       normal: this.replica ? this.replica.status === 'normal' : true,
       executed: this.node.executed,
       stateDigest: this.stateDigestHex(),
-      fastCommits: c.get('fast commits') ?? 0,
-      classicCommits: c.get('classic commits') ?? 0,
-      fallbacks: this.fallbacks,
-      viewChanges: this.viewChanges,
+      fastCommits: m.commits.fast,
+      classicCommits: m.commits.classic,
+      fallbacks: m.fallbacks,
+      viewChanges: m.viewChanges,
       peers: this.transport.connectedPeers(),
       drops,
       ...(this.opts.node ? { byzantine: this.opts.node.label } : {}),
-      detected: Object.fromEntries(this.detected),
+      detected: Object.fromEntries(m.misbehaviour),
       signs: this.signer.signed,
       verifies: this.verifier.stats.verified,
       bytesOut: this.bytesOut,
@@ -243,8 +259,16 @@ export class ReplicaServer {
     return this.digestAt.hex;
   }
 
-  private count(key: string): void {
-    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  private metricsProbe(): MetricsProbe {
+    return {
+      view: () => this.node.view,
+      executed: () => this.node.executed,
+      queueDepth: () => this.queue.length,
+      connectedPeers: () => this.transport.connectedPeers().length,
+      signatures: () => this.signer.signed,
+      verifications: () => this.verifier.stats.verified,
+      transport: () => ({ counters: this.transport.counters, byKind: this.transport.countsByKind }),
+    };
   }
 
   private onTick(): void {
@@ -279,7 +303,7 @@ export class ReplicaServer {
   }
 
   private dropFrame(reason: string, who: string): void {
-    this.count(`drop: ${reason.replace(/:.*/, '')}`);
+    this.metrics.drop('server', reason.replace(/:.*/, ''));
     this.log.warn({ from: who, reason }, 'dropped input');
   }
 
@@ -297,7 +321,9 @@ export class ReplicaServer {
         const outputs: Outputs[] = [];
         for (const input of inputs) {
           if (input.kind === 'tick') this.tickQueued = false;
-          outputs.push(this.node.step(input));
+          const out = this.node.step(input);
+          this.metrics.observe(out);
+          outputs.push(out);
         }
         await this.emit(outputs);
       }
@@ -335,8 +361,10 @@ export class ReplicaServer {
       this.heldRecords = [];
       await this.background;
       if (this.storageFailure) throw this.storageFailure;
+      const t0 = performance.now();
       this.storage.applyNow(all);
       this.lastRecordFlush = performance.now();
+      this.metrics.storageWrite('promise', (this.lastRecordFlush - t0) / 1000);
     } else {
       for (const op of ops) this.heldRecords.push(op);
       if (this.heldRecords.length > 0 && performance.now() - this.lastRecordFlush >= RECORD_FLUSH_MS) this.flushRecords();
@@ -370,8 +398,8 @@ export class ReplicaServer {
   private flushRecords(): void {
     const ops = this.heldRecords;
     this.heldRecords = [];
-    this.lastRecordFlush = performance.now();
-    const written = this.storage.apply(ops).catch((e: unknown) => {
+    const t0 = (this.lastRecordFlush = performance.now());
+    const written = this.storage.apply(ops).then(() => this.metrics.storageWrite('record', (performance.now() - t0) / 1000)).catch((e: unknown) => {
       this.storageFailure = e;
       this.enqueue({ kind: 'tick' }); // wake the drain loop, which stops the replica
     });
@@ -384,19 +412,16 @@ export class ReplicaServer {
       case 'drop':
         return this.log.warn({ view, from: ev.from, reason: ev.reason }, 'dropped message');
       case 'view-change-started':
-        this.viewChanges++;
         return this.log.warn({ view: ev.view, reason: ev.reason }, 'view change');
       case 'new-view-installed':
         return this.log.info({ view: ev.view, leader: ev.leader, reproposed: ev.reproposed }, 'new view installed');
       case 'misbehaviour':
-        this.detected.set(ev.culprit, (this.detected.get(ev.culprit) ?? 0) + 1);
         return this.log.error({ view, culprit: ev.culprit, what: ev.what }, 'misbehaviour detected');
       case 'checkpoint-stable':
         return this.log.info({ view, slot: ev.seq }, 'checkpoint stable');
       case 'state-transferred':
         return this.log.info({ view, slot: ev.seq, from: ev.from }, 'state transferred');
       case 'fast-path-fallback':
-        this.fallbacks++;
         return this.log.warn({ view, slot: ev.through, reason: ev.reason }, 'fast path fallback');
       case 'alarm':
         return this.log.fatal({ view, what: ev.what }, 'ALARM: evidence of more than f faulty replicas');
@@ -407,6 +432,7 @@ export class ReplicaServer {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    await this.metricsServer?.close();
     await this.transport.close();
     await this.idle.catch(() => undefined);
     // A clean shutdown keeps the held-back records too, so the restart has less to re-learn.

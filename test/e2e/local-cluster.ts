@@ -28,7 +28,8 @@ export interface LocalCluster {
   close(): Promise<void>;
 }
 
-export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[]; nodeArgs?: string[] }): Promise<LocalCluster> {
+/** With `start: false` the replicas are not started: the caller starts them (`procs.startGroup`). */
+export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[]; nodeArgs?: string[]; start?: boolean }): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-e2e-'));
   const keyDir = join(dir, 'keys');
   const dataDir = join(dir, 'data');
@@ -36,7 +37,7 @@ export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast'
   const { cluster } = generateCluster({ dir: keyDir, n: o.n, ...(o.f !== undefined ? { f: o.f } : {}), mode: o.mode, clients: o.clients ?? 3, basePort });
   const crashes: string[] = [];
   const procs = new ReplicaProcesses({ cluster, keyDir, dataDir, args: o.args ?? ['--log-level', 'info'], ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}), onUnexpectedExit: (id, how) => crashes.push(`${id}: ${how}`) });
-  procs.startAll();
+  if (o.start !== false) procs.startAll();
   const clients: Client[] = [];
   return {
     dir,
