@@ -9,6 +9,19 @@ import { checkOperations, type CheckOptions, type CheckVerdict } from '../check/
 import type { SafetyChecker } from './checker.ts';
 import type { SimClient } from './sim-client.ts';
 
+/** What every simulated run reports, the simulator's and Twins' alike. */
+export interface RunOutcome {
+  violations: string[];
+  /** Every client request completed within the liveness bound once the faults stopped. */
+  live: boolean;
+  linearizable: CheckVerdict;
+  /** Highest slot executed by a correct replica. */
+  committed: number;
+  operations: number;
+  completed: number;
+  ticks: number;
+}
+
 export interface EndOfRun {
   /** Advances the run by one healed tick. */
   tick(): void;

@@ -34,7 +34,7 @@ import { InMemoryCollusionHub, startByzantineNode, type CollusionHub, type Strat
 import { toHex } from '../crypto/bytes.ts';
 import { verifyReply } from '../core/replies.ts';
 import { bump, emptyDetections, normalizeReason, SafetyChecker, type Detections } from './checker.ts';
-import { finishRun } from './end-of-run.ts';
+import { finishRun, type RunOutcome } from './end-of-run.ts';
 import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
 import { Prng } from '../random/prng.ts';
 import { SimClient } from './sim-client.ts';
@@ -130,16 +130,8 @@ export interface NodeContext {
   durable: DurableState | undefined;
 }
 
-export interface SimResult {
+export interface SimResult extends RunOutcome {
   seed: number;
-  violations: string[];
-  live: boolean;
-  linearizable: 'ok' | 'illegal' | 'unknown';
-  /** Highest slot executed by a correct replica. */
-  committed: number;
-  operations: number;
-  completed: number;
-  ticks: number;
   viewChanges: number;
   crashes: number;
   stateTransfers: number;

@@ -73,7 +73,7 @@ import { LruCache } from '../crypto/lru.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { SafetyChecker } from './checker.ts';
-import { finishRun } from './end-of-run.ts';
+import { finishRun, type RunOutcome } from './end-of-run.ts';
 import { Prng } from '../random/prng.ts';
 import { SimClient } from './sim-client.ts';
 import { simCluster } from './simulation.ts';
@@ -334,19 +334,10 @@ export function twinsCryptoStats(): { signed: number; signHits: number; verified
 // One scenario
 // =====================================================================================
 
-export interface TwinsResult {
+export interface TwinsResult extends RunOutcome {
   index: number;
   twin: number;
   scenario: string;
-  violations: string[];
-  /** Every client request completed before the end of the healed round. */
-  live: boolean;
-  linearizable: 'ok' | 'illegal' | 'unknown';
-  /** Highest slot executed by a correct replica. */
-  committed: number;
-  operations: number;
-  completed: number;
-  ticks: number;
   /** View changes started / NEW-VIEWs installed by correct replicas. */
   viewChanges: number;
   newViews: number;
