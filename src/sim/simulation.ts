@@ -21,8 +21,8 @@ import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import { Auth } from '../core/auth.ts';
 import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { describeMessage } from '../core/describe.ts';
-import { carryOut, type DriverIO } from '../core/driver.ts';
-import { applyPersistOpTo, emptyDurableState, memoryTarget, type DurableState } from '../core/durable.ts';
+import { carryOut, memoryDisk, type DriverIO } from '../core/driver.ts';
+import { emptyDurableState, type DurableState } from '../core/durable.ts';
 import { emptyOutputs, type ExecutedSlot, type Input, type Outputs } from '../core/io.ts';
 import type { DecisionCert, Message, RequestMsg } from '../core/messages.ts';
 import { SilentNode, type ProtocolNode, type StartedNode } from '../core/node.ts';
@@ -305,14 +305,12 @@ export class Simulation {
   /** Replica `id`'s disk, links and checkers; honesty is read per call, as the node in the slot changes. */
   private driverIO(id: number): DriverIO {
     const honest = () => this.nodes[id]?.honest ?? true;
-    const disk = memoryTarget(this.disks[id]!);
+    const disk = memoryDisk(this.disks[id]!);
     return {
       disk: {
-        write: (ops) => {
-          for (const op of ops) {
-            applyPersistOpTo(disk, op);
-            if (op.kind === 'decided' && honest()) this.countDecision(id, op.cert);
-          }
+        write: (ops, mustSync) => {
+          disk.write(ops, mustSync);
+          for (const op of ops) if (op.kind === 'decided' && honest()) this.countDecision(id, op.cert);
         },
       },
       network: {
