@@ -1,7 +1,7 @@
 /** `byzpax nemesis` (npm run nemesis): a live cluster under faults and a Byzantine replica, then a verdict. */
 import { runNemesis } from '../faults/nemesis.ts';
 import { isStrategyName, type StrategyName } from '../faults/types.ts';
-import { command, flag, int, intOption, shared, textList, UsageError } from './options.ts';
+import { command, flag, int, shared, textList, UsageError } from './options.ts';
 
 export const cli = command({
   name: 'nemesis',
@@ -11,9 +11,9 @@ acknowledged write read back, one state on the correct replicas). Loopback only,
   options: {
     n: int('replicas', { arg: 'N', default: 4, min: 4 }),
     // --seed, --duration and --clients are checked here and read as text where runNemesis is called.
-    seed: int("the fault schedule's seed", { arg: 'S', defaultText: 'the clock; printed so a run can be repeated', keepText: true }),
-    duration: int('seconds of faults', { arg: 'SEC', defaultText: '40', min: 1, keepText: true }),
-    clients: int('concurrent clients', { arg: 'C', defaultText: '3', min: 1, keepText: true }),
+    seed: int("the fault schedule's seed", { arg: 'S', defaultText: 'the clock; printed so a run can be repeated' }),
+    duration: int('seconds of faults', { arg: 'SEC', default: 40, min: 1 }),
+    clients: int('concurrent clients', { arg: 'C', default: 3, min: 1 }),
     mode: { ...shared.mode, help: '' },
     byzantine: int('the replica that lies', { arg: 'R', defaultText: 'chosen by the seed' }),
     strategies: textList('comma-separated strategies to cycle through', {
@@ -33,9 +33,9 @@ export async function nemesisCommand(argv: string[]): Promise<number> {
   if (byzantine !== undefined && byzantine >= n) throw new UsageError(`--byzantine ${byzantine}: there are only replicas 0..${n - 1}`);
   const r = await runNemesis({
     n,
-    seed: intOption(values.seed, 'seed', Date.now() % 1_000_000),
-    durationSec: intOption(values.duration, 'duration', 40, 1),
-    clients: intOption(values.clients, 'clients', 3, 1),
+    seed: values.seed ?? Date.now() % 1_000_000,
+    durationSec: values.duration,
+    clients: values.clients,
     mode,
     ...(byzantine !== undefined ? { byzantine } : {}),
     ...(strategies ? { strategies: strategies as StrategyName[] } : {}),

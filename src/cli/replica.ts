@@ -10,7 +10,7 @@ import { kvStoreFactory } from '../app/kv-store.ts';
 import { InMemoryCollusionHub, isStrategyName, startByzantineNode, type StrategyName } from '../faults/registry.ts';
 import type { ReplicaControl } from '../server/replica-processes.ts';
 import { ReplicaServer } from '../server/replica-server.ts';
-import { command, file, int, intOption, shared, text, texts, UsageError } from './options.ts';
+import { command, file, int, shared, text, texts, UsageError } from './options.ts';
 
 export const cli = command({
   name: 'replica',
@@ -19,8 +19,7 @@ export const cli = command({
     cluster: shared.cluster,
     key: texts("this replica's key file (replica-<id>.key)", { file: true, required: true }),
     data: texts('where it keeps its state (created if absent; default data/replica-<id>)', { arg: 'DIR' }),
-    // Checked here, read as text where the server is started.
-    'tick-ms': int('protocol timer resolution', { arg: 'MS', default: 10, min: 1, keepText: true }),
+    'tick-ms': int('protocol timer resolution', { arg: 'MS', default: 10, min: 1 }),
     'no-fsync': shared.noFsync,
     'delay-ms': shared.delayMs,
     'jitter-ms': shared.jitterMs,
@@ -66,7 +65,7 @@ export async function replicaCommand(argv: string[]): Promise<number> {
         seed: key.seed,
         dataDir: values.data?.[i] ?? `data/replica-${key.id}`,
         logger,
-        tickMs: intOption(values['tick-ms'], 'tick-ms', 10, 1),
+        tickMs: values['tick-ms'],
         durability: values['no-fsync'] ? 'os-cache' : 'fsync',
         faults: linkFaults(values),
         ...(values['metrics-port'] !== undefined ? { metricsPort: values['metrics-port'] === 0 ? 0 : values['metrics-port'] + i, metricsHost: values['metrics-host'] } : {}),

@@ -12,7 +12,7 @@ import { readKeyFile } from '../cluster/key-file.ts';
 import { Client, type Answer } from '../client/client.ts';
 import { isStrategyName, type StrategyName } from '../faults/registry.ts';
 import { ReplicaProcesses } from '../server/replica-processes.ts';
-import { choice, command, flag, int, intOption, logLevels, modes, num, shared, text, UsageError } from './options.ts';
+import { choice, command, flag, int, logLevels, modes, num, shared, text, UsageError } from './options.ts';
 
 export const cli = command({
   name: 'up',
@@ -24,7 +24,7 @@ export const cli = command({
     data: text('replica state and logs', { arg: 'D', default: 'data' }),
     demo: flag('run a client workload (kill -9 of the leader half-way), print it, and stop'),
     // Checked here, read as text where the demo starts.
-    ops: int('operations in the demo', { arg: 'K', default: 40, min: 2, keepText: true }),
+    ops: int('operations in the demo', { arg: 'K', default: 40, min: 2 }),
     'base-port': { ...shared.basePort, help: 'replica i listens on 127.0.0.1:P+i, when keys are generated' },
     byzantine: text('id:strategy,… replicas that attack instead of following the protocol, with\ntheir real keys (at most f; strategies: byzpax faults). Colluders share a process', { arg: 'S' }),
     // Passed on to every replica as given (and checked here, so a typo fails once, with one line,
@@ -124,7 +124,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     }
     const view = Math.max(...procs.status.map((x) => x?.view ?? 0));
     process.stdout.write(`cluster up in ${Math.round(performance.now() - t0)} ms, view ${view} led by R${procs.leader() ?? 0}\n`);
-    if (values.demo) return await demo(procs, cluster, dir, intOption(values.ops, 'ops', 40, 2), byzantine.size > 0, () => interrupted);
+    if (values.demo) return await demo(procs, cluster, dir, values.ops, byzantine.size > 0, () => interrupted);
 
     const tty = process.stdout.isTTY;
     let drawn = 0;
