@@ -173,7 +173,7 @@ export class Client {
     return new Promise<Answer>((resolve, reject) => {
       const p: Pending = { request, quorum: new ReplyQuorum(this.auth, this.id, ts, this.cluster.config.f + 1), sentAt: performance.now(), resolve, reject, timers: [] };
       this.pending = p;
-      this.transport.send(leaderOf(this.believedView, this.cluster.config.n), frame);
+      this.transport.send(leaderOf(this.believedView, this.cluster.config), frame);
       let wait = Math.max(this.opts.retryMs, Math.min(3 * (this.smoothedLatencyMs ?? 0), MAX_ADAPTIVE_RETRY_MS));
       const retry = () => {
         if (this.pending !== p) return;

@@ -13,6 +13,12 @@ export const limits = {
   maxBatchRequests: 1024,
   /** Most replicas a cluster may have (bounds certificate sizes). */
   maxReplicas: 256,
+  /** Largest replica id: ids are never reused, so they grow with every replacement (bounds nothing else). */
+  maxReplicaId: 1_048_575,
+  /** Most configuration proofs in one STATE (one per membership change since genesis). */
+  maxEpochLinks: 4096,
+  /** Largest membership state in a configuration proof (bytes). */
+  maxMembershipBytes: 256 * 1024,
   /** Most slots one VIEW-CHANGE may report (≥ the largest window anyone configures). */
   maxViewChangeSlots: 8192,
   /** Largest application snapshot shipped in one STATE message (bytes). */

@@ -10,6 +10,7 @@ import type {
   CheckpointCert,
   ClientRequest,
   DecisionCert,
+  EpochLink,
   Message,
   SignerSig,
   SlotEvidence,
@@ -20,7 +21,7 @@ import type {
 import { bytesEqual } from '../crypto/bytes.ts';
 import { MAX_MERKLE_PATH } from '../crypto/merkle.ts';
 import { decodeCbor, encodeCbor } from '../crypto/canonical-cbor.ts';
-import { batchToWire, checkpointCertToWire, decisionCertToWire, newViewContent, proposeBody, requestToWire, viewChangeContent } from '../core/signed-content.ts';
+import { batchToWire, checkpointCertToWire, decisionCertToWire, epochLinkToWire, newViewContent, proposeBody, requestToWire, viewChangeContent } from '../core/signed-content.ts';
 import { limits } from './limits.ts';
 
 const TAGS = {
@@ -63,13 +64,13 @@ export function toWire(m: Message): unknown[] {
     case 'new-view':
       return [TAGS['new-view'], ...newViewContent(m), m.sig];
     case 'reply':
-      return [TAGS.reply, m.view, m.clientId, m.ts, m.result, m.slot, m.from, m.index, m.size, m.path, m.sig];
+      return [TAGS.reply, m.epoch, m.view, m.clientId, m.ts, m.result, m.slot, m.from, m.index, m.size, m.path, m.sig];
     case 'status':
-      return [TAGS.status, m.view, m.executed, m.stable, m.from, m.sig];
+      return [TAGS.status, m.epoch, m.view, m.executed, m.stable, m.from, m.sig];
     case 'decision':
       return [TAGS.decision, batchToWire(m.batch), decisionCertToWire(m.cert), m.from, m.sig];
     case 'state':
-      return [TAGS.state, checkpointCertToWire(m.checkpoint), m.snapshot, m.from, m.sig];
+      return [TAGS.state, m.links.map(epochLinkToWire), checkpointCertToWire(m.checkpoint), m.snapshot, m.from, m.sig];
   }
 }
 
@@ -105,7 +106,7 @@ function bytes(x: unknown, what: string, opts: { exact?: number; max?: number })
 
 const digest = (x: unknown, what: string) => bytes(x, what, { exact: limits.digestBytes });
 const signature = (x: unknown, what: string) => bytes(x, what, { exact: limits.signatureBytes });
-const replicaId = (x: unknown, what: string) => uint(x, what, limits.maxReplicas - 1);
+const replicaId = (x: unknown, what: string) => uint(x, what, limits.maxReplicaId);
 
 function request(x: unknown): ClientRequest {
   const [clientId, ts, op, sig] = arr(x, 'request', 4);
@@ -140,8 +141,13 @@ function decisionCert(x: unknown, what: string): DecisionCert {
 }
 
 function checkpointCert(x: unknown): CheckpointCert {
-  const [seq, d, s] = arr(x, 'checkpoint cert', 3);
-  return { seq: uint(seq, 'checkpoint.seq'), stateDigest: digest(d, 'checkpoint.stateDigest'), sigs: sigs(s, 'checkpoint.sigs') };
+  const [epoch, seq, d, s] = arr(x, 'checkpoint cert', 4);
+  return { epoch: uint(epoch, 'checkpoint.epoch'), seq: uint(seq, 'checkpoint.seq'), stateDigest: digest(d, 'checkpoint.stateDigest'), sigs: sigs(s, 'checkpoint.sigs') };
+}
+
+function epochLink(x: unknown): EpochLink {
+  const [membership, restHash, cert] = arr(x, 'epoch link', 3);
+  return { membership: bytes(membership, 'link.membership', { max: limits.maxMembershipBytes }), restHash: digest(restHash, 'link.restHash'), cert: checkpointCert(cert) };
 }
 
 function evidence(x: unknown): SlotEvidence {
@@ -206,11 +212,12 @@ function fromWire(x: unknown): Message {
       };
     }
     case TAGS.reply: {
-      const [view, clientId, ts, result, slot, from, index, size, path, sig] = arr(f, 'reply', 10);
+      const [epoch, view, clientId, ts, result, slot, from, index, size, path, sig] = arr(f, 'reply', 11);
       const treeSize = uint(size, 'reply.size', limits.maxBatchRequests);
       if (treeSize === 0) fail('reply.size: a reply tree has at least one leaf');
       return {
         type: 'reply',
+        epoch: uint(epoch, 'reply.epoch'),
         view: uint(view, 'reply.view'),
         clientId: uint(clientId, 'reply.clientId'),
         ts: uint(ts, 'reply.ts'),
@@ -224,16 +231,16 @@ function fromWire(x: unknown): Message {
       };
     }
     case TAGS.status: {
-      const [view, executed, stable, from, sig] = arr(f, 'status', 5);
-      return { type: 'status', view: uint(view, 'status.view'), executed: uint(executed, 'status.executed'), stable: uint(stable, 'status.stable'), from: replicaId(from, 'status.from'), sig: signature(sig, 'status.sig') };
+      const [epoch, view, executed, stable, from, sig] = arr(f, 'status', 6);
+      return { type: 'status', epoch: uint(epoch, 'status.epoch'), view: uint(view, 'status.view'), executed: uint(executed, 'status.executed'), stable: uint(stable, 'status.stable'), from: replicaId(from, 'status.from'), sig: signature(sig, 'status.sig') };
     }
     case TAGS.decision: {
       const [b, cert, from, sig] = arr(f, 'decision', 4);
       return { type: 'decision', batch: batch(b), cert: decisionCert(cert, 'decision.cert'), from: replicaId(from, 'decision.from'), sig: signature(sig, 'decision.sig') };
     }
     case TAGS.state: {
-      const [cp, snap, from, sig] = arr(f, 'state', 4);
-      return { type: 'state', checkpoint: checkpointCert(cp), snapshot: bytes(snap, 'state.snapshot', { max: limits.maxSnapshotBytes }), from: replicaId(from, 'state.from'), sig: signature(sig, 'state.sig') };
+      const [links, cp, snap, from, sig] = arr(f, 'state', 5);
+      return { type: 'state', links: arr(links, 'state.links', undefined, limits.maxEpochLinks).map(epochLink), checkpoint: checkpointCert(cp), snapshot: bytes(snap, 'state.snapshot', { max: limits.maxSnapshotBytes }), from: replicaId(from, 'state.from'), sig: signature(sig, 'state.sig') };
     }
     default:
       return fail(`unknown message type tag ${String(tag)}`);

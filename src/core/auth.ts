@@ -8,33 +8,54 @@
  */
 import { bytesEqual } from '../crypto/bytes.ts';
 import type { ClusterConfig, Quorums, ReplicaId } from './config.ts';
-import { leaderOf, quorums } from './config.ts';
+import { epochOf, leaderOf, memberOf, quorums } from './config.ts';
 import type { CheckpointCert, ClientRequest, DecisionCert, Digest, Signature, VoteCert } from './messages.ts';
 import { Statements, type VoteKind } from './statements.ts';
 
 export interface SignFn {
   sign(message: Uint8Array): Uint8Array;
+  /** The key's public half, when known: a replica whose key is rotated picks the signer matching its new entry. */
+  readonly publicKey?: Uint8Array;
 }
 
 export interface VerifyFn {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
+/**
+ * One Auth per epoch: statements carry the epoch, and signers are checked against that epoch's
+ * members and quorums only. `forConfig` makes the next epoch's, sharing signer, verifier and counters.
+ */
 export class Auth {
   readonly statements: Statements;
   readonly quorums: Quorums;
+  readonly epoch: number;
   private readonly clientKeys: Map<number, Uint8Array>;
   /** Signatures this replica made and verifications it asked for (cache hits included). */
-  readonly counters = { signed: 0, verifyRequests: 0 };
+  readonly counters: { signed: number; verifyRequests: number };
 
   constructor(
     readonly config: ClusterConfig,
     private readonly signer: SignFn,
     private readonly verifier: VerifyFn,
+    counters?: { signed: number; verifyRequests: number },
   ) {
-    this.statements = new Statements(config.clusterId);
+    this.epoch = epochOf(config);
+    this.statements = new Statements(config.clusterId, this.epoch);
     this.quorums = quorums(config.n, config.f);
-    this.clientKeys = new Map(config.clients.map((c) => [c.id, c.publicKey]));
+    // Admins are clients too: they sign requests (membership changes) with their own keys.
+    this.clientKeys = new Map([...config.clients, ...(config.admins ?? [])].map((c) => [c.id, c.publicKey]));
+    this.counters = counters ?? { signed: 0, verifyRequests: 0 };
+  }
+
+  /** The same replica's Auth for another configuration (another epoch, possibly another key). */
+  forConfig(config: ClusterConfig, signer: SignFn = this.signer): Auth {
+    return new Auth(config, signer, this.verifier, this.counters);
+  }
+
+  /** The public key of replica `id` in this epoch. */
+  keyOf(id: ReplicaId): Uint8Array | undefined {
+    return memberOf(this.config, id)?.publicKey;
   }
 
   sign(statement: Uint8Array): Signature {
@@ -47,7 +68,7 @@ export class Auth {
   }
 
   isReplica(id: number): boolean {
-    return Number.isInteger(id) && id >= 0 && id < this.config.n;
+    return memberOf(this.config, id) !== undefined;
   }
 
   isClient(id: number): boolean {
@@ -55,10 +76,16 @@ export class Auth {
   }
 
   verifyReplica(from: ReplicaId, statement: Uint8Array, sig: Signature): boolean {
-    const replica = this.config.replicas[from];
+    const replica = memberOf(this.config, from);
     if (!replica) return false;
     this.counters.verifyRequests++;
     return this.verifier.verify(replica.publicKey, statement, sig);
+  }
+
+  /** A signature by a key given directly (a peer of another epoch, a replica joining). */
+  verifyWithKey(publicKey: Uint8Array, statement: Uint8Array, sig: Signature): boolean {
+    this.counters.verifyRequests++;
+    return this.verifier.verify(publicKey, statement, sig);
   }
 
   verifyVote(kind: VoteKind, from: ReplicaId, view: number, slot: number, digest: Digest, sig: Signature): boolean {
@@ -67,7 +94,7 @@ export class Auth {
 
   /** A proposal is the leader's ACCEPT statement, so it verifies against the leader of its view. */
   verifyProposal(view: number, slot: number, digest: Digest, sig: Signature): boolean {
-    return this.verifyVote('accept', leaderOf(view, this.config.n), view, slot, digest, sig);
+    return this.verifyVote('accept', leaderOf(view, this.config), view, slot, digest, sig);
   }
 
   verifyRequest(r: ClientRequest): boolean {
@@ -97,11 +124,16 @@ export class Auth {
     return cert.kind === 'fast' ? this.checkVoteCert('accept', cert, this.quorums.fast) : this.checkVoteCert('commit', cert, this.quorums.q);
   }
 
-  /** The genesis checkpoint (seq 0) is certified by its digest alone; every other one by q signatures. */
+  /**
+   * The genesis checkpoint (seq 0) is certified by its digest alone; every other one by q
+   * signatures of this epoch's members. Which epoch a checkpoint belongs to is the caller's to
+   * check (epochs.ts): this only checks the certificate against this Auth's epoch.
+   */
   checkCheckpointCert(cert: CheckpointCert, threshold: number, genesisDigest: Digest): string | null {
     if (cert.seq === 0) {
-      return bytesEqual(cert.stateDigest, genesisDigest) && cert.sigs.length === 0 ? null : 'genesis checkpoint does not match the initial state';
+      return bytesEqual(cert.stateDigest, genesisDigest) && cert.sigs.length === 0 && cert.epoch === 0 ? null : 'genesis checkpoint does not match the initial state';
     }
+    if (cert.epoch !== this.epoch) return `checkpoint certificate of epoch ${cert.epoch} checked against epoch ${this.epoch}`;
     const signers = this.distinctSigners(cert.sigs);
     if (typeof signers === 'string') return signers;
     if (cert.sigs.length < threshold) return `checkpoint certificate has ${cert.sigs.length} signatures, needs ${threshold}`;
@@ -115,7 +147,7 @@ export class Auth {
   private distinctSigners(sigs: { from: number }[]): Set<number> | string {
     const seen = new Set<number>();
     for (const s of sigs) {
-      if (!this.isReplica(s.from)) return `certificate signer ${s.from} is not a replica of this cluster`;
+      if (!this.isReplica(s.from)) return `certificate signer ${s.from} is not a member of epoch ${this.epoch}`;
       if (seen.has(s.from)) return `certificate names replica ${s.from} twice`;
       seen.add(s.from);
     }

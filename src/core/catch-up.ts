@@ -6,11 +6,13 @@
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { maybeExecute } from './execution.ts';
-import type { DecisionMsg, StateMsg, StatusMsg } from './messages.ts';
+import type { DecisionMsg, EpochLink, StateMsg, StatusMsg } from './messages.ts';
 import { decide } from './normal-case.ts';
 import type { ReplicaState } from './replica-state.ts';
-import { batchDigest } from './statements.ts';
-import { truncateLog } from './checkpoints.ts';
+import { Statements, batchDigest } from './statements.ts';
+import { enterNewEpoch, linkFromSnapshotOrUndefined, truncateLog } from './checkpoints.ts';
+import { epochOf, memberOf } from './config.ts';
+import { stateDigestOf } from './replicated-state.ts';
 
 /** Most decided slots shipped to one lagging peer per STATUS it sends. */
 const MAX_DECISIONS_PER_STATUS = 32;
@@ -18,29 +20,47 @@ const MAX_DECISIONS_PER_STATUS = 32;
 export function sendStatus(r: ReplicaState): void {
   r.lastStatus = r.now;
   const sig = r.auth.sign(r.auth.statements.status(r.view, r.executed, r.lowWatermark, r.id));
-  r.broadcast({ type: 'status', view: r.view, executed: r.executed, stable: r.lowWatermark, from: r.id, sig });
+  r.broadcast({ type: 'status', epoch: r.epoch, view: r.view, executed: r.executed, stable: r.lowWatermark, from: r.id, sig });
+}
+
+/**
+ * The key a STATUS is checked with. Its sender may be in another epoch than us: behind (a member
+ * still finishing the previous epoch, a replica that was removed) or not yet a member (a replica
+ * joining, which only the pending configuration lists). A STATUS only asks for self-certifying
+ * data, so any key we know for the sender will do.
+ */
+function statusKey(r: ReplicaState, from: number, epoch: number): Uint8Array | undefined {
+  const m = r.app.membership;
+  for (const c of [r.chain.get(epoch)?.config, r.config, m.current.config, m.next?.config]) {
+    const k = c && memberOf(c, from)?.publicKey;
+    if (k) return k;
+  }
+  return undefined;
 }
 
 /** A peer told us how far it got: send what it is missing, from our own verified log. */
 export function handleStatus(r: ReplicaState, m: StatusMsg): void {
-  if (!r.auth.verifyReplica(m.from, r.auth.statements.status(m.view, m.executed, m.stable, m.from), m.sig)) return r.drop('STATUS with a bad signature', m.from);
-  if (m.view < r.view && r.status === 'normal' && r.newViewMsg) r.send(m.from, r.newViewMsg);
-  if (m.view <= r.view && r.status === 'view-change') {
+  const key = statusKey(r, m.from, m.epoch);
+  if (!key) return r.drop('STATUS from a replica of no known configuration', m.from);
+  if (!r.auth.verifyWithKey(key, new Statements(r.config.clusterId, m.epoch).status(m.view, m.executed, m.stable, m.from), m.sig)) return r.drop('STATUS with a bad signature', m.from);
+  const sameEpoch = m.epoch === r.epoch;
+  if (sameEpoch && m.view < r.view && r.status === 'normal' && r.newViewMsg) r.send(m.from, r.newViewMsg);
+  if (sameEpoch && m.view <= r.view && r.status === 'view-change') {
     const mine = r.viewChanges.get(r.view)?.get(r.id);
     if (mine) r.send(m.from, mine);
   }
-  if (m.executed < r.lowWatermark && r.stableSnapshot) {
+  if ((m.executed < r.lowWatermark || (m.epoch < r.epoch && m.executed < r.chain.get(m.epoch + 1)!.activatedAt)) && r.stableSnapshot) {
     // The certificate's digest is the snapshot's hash: checked on every path that sets them.
     const sig = r.auth.sign(r.auth.statements.state(r.id, r.stableCert.seq, r.stableCert.stateDigest));
-    r.send(m.from, { type: 'state', checkpoint: r.stableCert, snapshot: r.stableSnapshot, from: r.id, sig });
+    r.send(m.from, { type: 'state', links: r.chain.linksAbove(m.epoch), checkpoint: r.stableCert, snapshot: r.stableSnapshot, from: r.id, sig });
   }
-  if (m.stable < r.lowWatermark && m.executed >= r.lowWatermark && r.lowWatermark > 0) {
-    // It executed past our stable checkpoint but never saw it certified: relay the q signed
-    // CHECKPOINTs that certify it (each verifies against its own signer).
-    for (const s of r.stableCert.sigs) {
-      if (s.from !== m.from) r.send(m.from, { type: 'checkpoint', seq: r.stableCert.seq, stateDigest: r.stableCert.stateDigest, from: s.from, sig: s.sig });
-    }
+  if (!sameEpoch) {
+    // It executed our epoch's first checkpoint but never saw it certified: the relay below
+    // brings it over; decisions of our epoch it could not check yet.
+    if (m.epoch < r.epoch && m.stable < r.lowWatermark && m.executed >= r.lowWatermark) relayStableCheckpoint(r, m.from);
+    return;
   }
+  if (m.stable < r.lowWatermark && m.executed >= r.lowWatermark && r.lowWatermark > 0) relayStableCheckpoint(r, m.from);
   let shipped = 0;
   for (let slot = Math.max(m.executed, r.lowWatermark) + 1; shipped < MAX_DECISIONS_PER_STATUS; slot++) {
     const s = r.log.get(slot);
@@ -50,6 +70,16 @@ export function handleStatus(r: ReplicaState, m: StatusMsg): void {
     const sig = r.auth.sign(r.auth.statements.decision(r.id, slot, s.decided.cert.digest));
     r.send(m.from, { type: 'decision', batch, cert: s.decided.cert, from: r.id, sig });
     shipped++;
+  }
+}
+
+/**
+ * A peer executed past our stable checkpoint but never saw it certified: relay the q signed
+ * CHECKPOINTs that certify it (each verifies against its own signer, in the certificate's epoch).
+ */
+function relayStableCheckpoint(r: ReplicaState, to: number): void {
+  for (const s of r.stableCert.sigs) {
+    if (s.from !== to) r.send(to, { type: 'checkpoint', seq: r.stableCert.seq, stateDigest: r.stableCert.stateDigest, from: s.from, sig: s.sig });
   }
 }
 
@@ -73,13 +103,23 @@ export function handleDecision(r: ReplicaState, m: DecisionMsg): void {
   }
 }
 
-/** Installs a peer's snapshot only after checking it against a verified checkpoint certificate. */
+/**
+ * Installs a peer's snapshot only after checking it against a verified checkpoint certificate —
+ * of the epoch it names, which the proofs it carries lead to from the chain we already trust.
+ * The sender's own signature is checked when we know its key; a joining replica may not yet, and
+ * needs none: everything it installs is certified by a quorum.
+ */
 export function handleState(r: ReplicaState, m: StateMsg): void {
   const cert = m.checkpoint;
   if (cert.seq <= r.executed) return; // we already have this state or newer
-  const snapshotDigest = sha256(m.snapshot);
-  if (!r.auth.verifyReplica(m.from, r.auth.statements.state(m.from, cert.seq, snapshotDigest), m.sig)) return r.drop('STATE with a bad signature', m.from);
-  const problem = r.auth.checkCheckpointCert(cert, r.quorums.q, r.genesisDigest);
+  const snapshotDigest = stateDigestOf(m.snapshot);
+  const senderKey = statusKey(r, m.from, cert.epoch);
+  const signed = snapshotDigest ?? sha256(m.snapshot);
+  if (senderKey && !r.auth.verifyWithKey(senderKey, new Statements(r.config.clusterId, cert.epoch).state(m.from, cert.seq, signed), m.sig)) return r.drop('STATE with a bad signature', m.from);
+  if (!snapshotDigest) return r.drop('STATE with a malformed snapshot', m.from);
+  const added = learnLinks(r, m.links);
+  if (typeof added === 'string') return r.drop(`STATE: ${added}`, m.from);
+  const problem = r.chain.checkCheckpoint(cert);
   if (problem) return r.drop(`STATE: ${problem}`, m.from);
   if (!bytesEqual(snapshotDigest, cert.stateDigest)) return r.misbehaviour(m.from, `served a snapshot that does not match checkpoint ${cert.seq}`);
   try {
@@ -87,6 +127,10 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
   } catch (e) {
     return r.misbehaviour(m.from, `served a malformed snapshot: ${(e as Error).message}`);
   }
+  // A boundary checkpoint's own snapshot proves the epoch it starts.
+  const boundary = linkFromSnapshotOrUndefined(cert, m.snapshot);
+  if (boundary && epochOf(r.app.membership.current.config) === epochOf(r.chain.latest.config) + 1 && r.chain.extend(boundary, r.config.clusterId) !== 'known') added.push(boundary);
+  const epoch = epochOf(r.app.membership.current.config);
   r.executed = cert.seq;
   r.highestSeen = Math.max(r.highestSeen, cert.seq);
   r.stableCert = cert;
@@ -100,5 +144,26 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
     if (session && session.ts >= w.request.ts) r.waiting.delete(clientId);
   }
   r.event({ type: 'state-transferred', seq: cert.seq, from: m.from });
+  if (epoch !== r.epoch) {
+    enterNewEpoch(r, epoch, added);
+    // Which view the new epoch is in we learn from a NEW-VIEW (peers send theirs in answer to
+    // STATUS) or from the VIEW-CHANGEs of its first view change: wait for one, vote in no view.
+    r.status = 'view-change';
+    r.newViewMsg = undefined;
+    r.viewChangeDeadline = Infinity;
+  } else {
+    for (const link of added) r.out.persist.push({ kind: 'epoch-link', link });
+  }
   maybeExecute(r);
+}
+
+/** Verifies and appends the proofs of epochs we did not know; returns those added, or why one is wrong. */
+function learnLinks(r: ReplicaState, links: EpochLink[]): EpochLink[] | string {
+  const added: EpochLink[] = [];
+  for (const link of links) {
+    const result = r.chain.extend(link, r.config.clusterId);
+    if (typeof result === 'string' && result !== 'known') return result;
+    if (result !== 'known') added.push(link);
+  }
+  return added;
 }

@@ -4,15 +4,21 @@
  * the log below it.
  */
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
-import { sha256 } from '../crypto/hash.ts';
-import type { ReplicaId } from './config.ts';
-import type { CheckpointCert, CheckpointMsg, Digest } from './messages.ts';
+import { epochOf, type ReplicaId } from './config.ts';
+import { linkFromSnapshot } from './epochs.ts';
+import type { CheckpointCert, CheckpointMsg, Digest, EpochLink } from './messages.ts';
 import type { ReplicaState } from './replica-state.ts';
+import { stateDigestOf } from './replicated-state.ts';
 
-/** Snapshots, signs and broadcasts our checkpoint at `seq` (just executed). */
+/** Snapshots our checkpoint at `seq` (just executed); a member also signs and broadcasts it. */
 export function takeCheckpoint(r: ReplicaState, seq: number): void {
   const snapshot = r.app.snapshot();
-  const digest = sha256(snapshot);
+  const digest = stateDigestOf(snapshot)!;
+  if (!r.member) {
+    // A follower (a replica joining, or one removed) keeps the state to reach the certified one, and signs nothing.
+    r.ownCheckpoints.set(seq, { digest, snapshot, sig: undefined });
+    return;
+  }
   const sig = r.auth.sign(r.auth.statements.checkpoint(seq, digest));
   r.ownCheckpoints.set(seq, { digest, snapshot, sig });
   recordCheckpointVote(r, seq, r.id, digest, sig);
@@ -38,7 +44,7 @@ function recordCheckpointVote(r: ReplicaState, seq: number, from: ReplicaId, dig
   votes.set(from, { digestHex, sig, digest });
   const matching = [...votes.entries()].filter(([, v]) => v.digestHex === digestHex).sort((a, b) => a[0] - b[0]);
   if (matching.length >= r.quorums.q) {
-    maybeAdvanceStable(r, { seq, stateDigest: digest, sigs: matching.slice(0, r.quorums.q).map(([f, v]) => ({ from: f, sig: v.sig })) });
+    maybeAdvanceStable(r, { epoch: r.epoch, seq, stateDigest: digest, sigs: matching.slice(0, r.quorums.q).map(([f, v]) => ({ from: f, sig: v.sig })) });
   }
 }
 
@@ -64,7 +70,46 @@ export function maybeAdvanceStable(r: ReplicaState, cert: CheckpointCert): void 
   r.out.persist.push({ kind: 'checkpoint', cert, snapshot: own.snapshot });
   truncateLog(r, cert.seq);
   r.event({ type: 'checkpoint-stable', seq: cert.seq });
+  if (cert.seq === r.epochEnd) switchEpochAt(r, cert, own.snapshot);
   r.triggers.maybePropose();
+}
+
+/**
+ * The checkpoint at the boundary is stable: the next epoch begins. Its proof (this certificate and
+ * the membership it certifies) joins the chain, and a member starts the epoch with a view change,
+ * so that every view of the new epoch is installed by a NEW-VIEW of the new epoch's members and
+ * the usual one-epoch safety argument applies to it unchanged. A replica that is no longer a
+ * member stops voting; its operator may shut it down.
+ */
+export function switchEpochAt(r: ReplicaState, cert: CheckpointCert, snapshot: Uint8Array): void {
+  const link = linkFromSnapshot(cert, snapshot);
+  const added = r.chain.extend(link, r.config.clusterId);
+  if (added === 'known') return;
+  if (typeof added === 'string') return r.alarm(`cannot start the next epoch at checkpoint ${cert.seq}: ${added}`);
+  enterNewEpoch(r, epochOf(added.config), [link]);
+  if (r.member) r.triggers.startViewChange(r.view + 1, `epoch ${r.epoch} begins after slot ${cert.seq}`);
+}
+
+/** The proof a boundary checkpoint's snapshot gives of the epoch it starts, if `cert` is at that boundary. */
+export function linkFromSnapshotOrUndefined(cert: CheckpointCert, snapshot: Uint8Array): EpochLink | undefined {
+  try {
+    return linkFromSnapshot(cert, snapshot);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Switches to a verified epoch, persisting its proofs first, and tells the driver who the peers are now. */
+export function enterNewEpoch(r: ReplicaState, epoch: number, links: EpochLink[]): void {
+  for (const link of links) r.out.persist.push({ kind: 'epoch-link', link });
+  const was = r.member;
+  r.enterEpoch(epoch);
+  r.deferred.clear();
+  r.viewChanges.clear();
+  r.queue.length = 0;
+  r.ordering.clear();
+  r.fastPausedThrough = Math.max(r.fastPausedThrough, r.lowWatermark);
+  r.event({ type: 'epoch-started', epoch, activatedAt: r.chain.get(epoch)!.activatedAt, member: r.member, wasMember: was, peers: r.peers() });
 }
 
 /** Forgets every slot, own checkpoint and checkpoint vote at or below `seq`. */

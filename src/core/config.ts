@@ -36,6 +36,12 @@ export type ClientId = number;
 export interface ReplicaInfo {
   id: ReplicaId;
   publicKey: Uint8Array;
+  /**
+   * Where the replica listens (a ws:// URL for real processes, '' in the simulator). Opaque to the
+   * protocol; part of the replicated configuration so that a joining replica and a client that
+   * follows a membership change learn where the new members are.
+   */
+  address?: string;
 }
 
 export interface ClientInfo {
@@ -43,16 +49,36 @@ export interface ClientInfo {
   publicKey: Uint8Array;
 }
 
+/**
+ * One configuration of the cluster: the members of one epoch. `cluster.json` is epoch 0; every
+ * later one is replicated state (membership.ts), decided through the log.
+ */
 export interface ClusterConfig {
   /** Binds every signature to this cluster, so messages cannot be replayed into another one. */
   clusterId: string;
+  /** 0 for the genesis configuration; +1 with every membership change. Signed into every statement. */
+  epoch?: number;
   n: number;
   f: number;
-  /** Replica i has id i; `replicas[i].id === i`. */
+  /** The members, in increasing id order (ids need not be contiguous: an id is never reused). */
   replicas: ReplicaInfo[];
   /** Clients allowed to submit requests; a request from anyone else is dropped. */
   clients: ClientInfo[];
+  /** Keys that may sign membership changes (ids distinct from client ids). */
+  admins?: ClientInfo[];
 }
+
+export const epochOf = (c: ClusterConfig): number => c.epoch ?? 0;
+
+/** The member with this id, or undefined. */
+export function memberOf(c: ClusterConfig, id: ReplicaId): ReplicaInfo | undefined {
+  // Configurations are small (n ≤ a few dozen) and most are contiguous: try the position first.
+  const guess = c.replicas[id];
+  if (guess && guess.id === id) return guess;
+  return c.replicas.find((r) => r.id === id);
+}
+
+export const isMember = (c: ClusterConfig, id: ReplicaId): boolean => memberOf(c, id) !== undefined;
 
 /** `fast`: Qf matching ACCEPTs decide on their own; `classic`: only q COMMITs decide. */
 export type CommitPath = 'classic' | 'fast';
@@ -168,16 +194,21 @@ export function validateConfig(config: ClusterConfig): Quorums {
   if (config.replicas.length !== config.n) {
     throw new Error(`cluster lists ${config.replicas.length} replicas but n=${config.n}`);
   }
+  const epoch = epochOf(config);
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new Error(`epoch ${epoch} must be a non-negative integer`);
   config.replicas.forEach((r, i) => {
-    if (r.id !== i) throw new Error(`replica at position ${i} has id ${r.id}; ids must be 0..n-1 in order`);
-    if (r.publicKey.length !== 32) throw new Error(`replica ${i} public key must be 32 bytes`);
+    if (!Number.isSafeInteger(r.id) || r.id < 0) throw new Error(`replica id ${r.id} must be a non-negative integer`);
+    if (i > 0 && r.id <= config.replicas[i - 1]!.id) throw new Error(`replica ids must be distinct and in increasing order (${config.replicas[i - 1]!.id} then ${r.id})`);
+    if (r.publicKey.length !== 32) throw new Error(`replica ${r.id} public key must be 32 bytes`);
   });
   const seen = new Set<number>();
-  for (const c of config.clients) {
-    if (!Number.isInteger(c.id) || c.id < 0) throw new Error(`client id ${c.id} must be a non-negative integer`);
-    if (seen.has(c.id)) throw new Error(`client id ${c.id} listed twice`);
-    if (c.publicKey.length !== 32) throw new Error(`client ${c.id} public key must be 32 bytes`);
-    seen.add(c.id);
+  for (const [what, list] of [['client', config.clients], ['admin', config.admins ?? []]] as const) {
+    for (const c of list) {
+      if (!Number.isSafeInteger(c.id) || c.id < 0) throw new Error(`${what} id ${c.id} must be a non-negative integer`);
+      if (seen.has(c.id)) throw new Error(`${what} id ${c.id} listed twice (client and admin ids share one space)`);
+      if (c.publicKey.length !== 32) throw new Error(`${what} ${c.id} public key must be 32 bytes`);
+      seen.add(c.id);
+    }
   }
   if (config.clusterId.length === 0) throw new Error('clusterId must not be empty');
   return Q;
@@ -194,7 +225,10 @@ export function validateParams(p: ProtocolParams): void {
   }
 }
 
-/** The leader of view v is replica v mod n: deterministic, so every replica agrees without messages. */
-export function leaderOf(view: number, n: number): ReplicaId {
-  return view % n;
+/**
+ * The leader of view v is the (v mod n)-th member in id order: deterministic, so every replica of
+ * the epoch agrees without messages. In the genesis configuration that is replica v mod n.
+ */
+export function leaderOf(view: number, config: Pick<ClusterConfig, 'replicas'>): ReplicaId {
+  return config.replicas[view % config.replicas.length]!.id;
 }

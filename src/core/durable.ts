@@ -7,7 +7,7 @@
  * Application state is not persisted slot by slot: a restart restores the last stable
  * checkpoint's snapshot and re-executes the decided slots above it, which is deterministic.
  */
-import type { Batch, CheckpointCert, DecisionCert, NewViewMsg, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, EpochLink, NewViewMsg, Signature, VoteCert } from './messages.ts';
 import type { PersistOp } from './io.ts';
 
 export interface DurableSlot {
@@ -23,10 +23,12 @@ export interface DurableState {
   newView: NewViewMsg | undefined;
   checkpoint: { cert: CheckpointCert; snapshot: Uint8Array } | undefined;
   slots: Map<number, DurableSlot>;
+  /** Proofs of the configurations after genesis, in epoch order. */
+  links: EpochLink[];
 }
 
 export function emptyDurableState(): DurableState {
-  return { view: 0, normal: true, newView: undefined, checkpoint: undefined, slots: new Map() };
+  return { view: 0, normal: true, newView: undefined, checkpoint: undefined, slots: new Map(), links: [] };
 }
 
 export type DurableCheckpoint = NonNullable<DurableState['checkpoint']>;
@@ -41,6 +43,8 @@ export interface DurableTarget {
   slot(slot: number): DurableSlot;
   /** Stores the checkpoint and forgets every slot at or below its sequence number. */
   setCheckpoint(checkpoint: DurableCheckpoint): void;
+  /** Appends the proof of the next epoch (one already stored is not stored twice). */
+  addLink(link: EpochLink): void;
 }
 
 /** Applies one op. Ops below the stored checkpoint are ignored: that history is already folded in. */
@@ -68,6 +72,8 @@ export function applyPersistOpTo(target: DurableTarget, op: PersistOp): void {
       // Checkpoints only move up (the first one is taken whatever its number).
       if (op.cert.seq <= low && stored !== undefined) return;
       return target.setCheckpoint({ cert: op.cert, snapshot: op.snapshot });
+    case 'epoch-link':
+      return target.addLink(op.link);
     default:
       throw new Error(`unknown persist op kind ${JSON.stringify((op as { kind: unknown }).kind)}`);
   }
@@ -97,6 +103,9 @@ export function memoryTarget(state: DurableState): DurableTarget {
     setCheckpoint(checkpoint) {
       state.checkpoint = checkpoint;
       for (const slot of [...state.slots.keys()]) if (slot <= checkpoint.cert.seq) state.slots.delete(slot);
+    },
+    addLink(link) {
+      if (!state.links.some((l) => l.cert.epoch === link.cert.epoch)) state.links.push(link);
     },
   };
 }

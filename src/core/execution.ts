@@ -25,7 +25,7 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
   const cert = s.decided!.cert;
   const applied: Outputs['executed'][number]['applied'] = [];
   for (const request of batch) {
-    const outcome = r.app.execute(request, s.slot);
+    const outcome = r.app.execute(request, { slot: s.slot, window: r.params.window, checkpointInterval: r.params.checkpointInterval });
     const key = requestKey(request);
     r.ordering.delete(key);
     const w = r.waiting.get(request.clientId);
@@ -37,8 +37,15 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
     r.replyCache.set(reply.clientId, reply);
     r.out.replies.push({ clientId: reply.clientId, message: reply });
   }
+  const scheduled = r.app.membership.next;
+  r.app.membership.afterSlot(s.slot);
   r.executed = s.slot;
   r.viewChangeAttempts = 0;
+  if (!scheduled && r.app.membership.next) {
+    const next = r.app.membership.next;
+    r.boundaryProgress = { executed: r.executed, since: r.now };
+    r.event({ type: 'epoch-scheduled', epoch: next.config.epoch ?? 0, activatesAfter: next.activatedAt, peers: r.peers() });
+  }
   r.out.executed.push({ slot: s.slot, view: cert.view, digest: cert.digest, applied, cert, batch });
   if (s.slot % r.params.checkpointInterval === 0) takeCheckpoint(r, s.slot);
   if (r.pendingStable && r.pendingStable.seq <= r.executed) {

@@ -6,14 +6,15 @@
  *     vote or view it depends on is on disk, so a restarted honest replica never contradicts itself.
  *     Only promises must be synced first (`mustSyncBeforeSend`); records may trail, written with
  *     the next promise at the latest. `carryOut` (driver.ts) does all of this in order.
- *  2. Send `send` to the named replicas (`'all'` = every other replica) and `replies` to clients.
+ *  2. Send `send` to the named replicas (`'all'` = every peer: `Replica.peers()`, which the
+ *     epoch events announce) and `replies` to clients.
  *  3. `executed` and `events` are for observers: metrics, logs, the simulator's checkers.
  *
  * Time enters only as `tick` inputs: timers are tick counters inside the core, so the same core
  * runs on the simulator's virtual clock and on a real interval timer.
  */
 import type { ClientId, ReplicaId } from './config.ts';
-import type { Batch, CheckpointCert, DecisionCert, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, DecisionCert, Digest, EpochLink, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
 
 export type Input =
   | { kind: 'message'; message: ReplicaMessage }
@@ -30,7 +31,9 @@ export type PersistOp =
   | { kind: 'commit-sent'; slot: number; view: number; digest: Digest }
   | { kind: 'decided'; cert: DecisionCert; batch: Batch | undefined }
   /** A stable checkpoint with its state; everything at or below `cert.seq` may be forgotten. */
-  | { kind: 'checkpoint'; cert: CheckpointCert; snapshot: Uint8Array };
+  | { kind: 'checkpoint'; cert: CheckpointCert; snapshot: Uint8Array }
+  /** The proof of a configuration this replica verified: a restart rebuilds the chain of epochs from them. */
+  | { kind: 'epoch-link'; link: EpochLink };
 
 /**
  * True for the ops a message may rest on as a promise: the view a replica is in, what it voted
@@ -97,6 +100,10 @@ export type ProtocolEvent =
   | { type: 'checkpoint-stable'; seq: number }
   | { type: 'state-transferred'; seq: number; from: ReplicaId }
   | { type: 'fast-path-fallback'; through: number; reason: string }
+  /** A membership change executed: epoch `epoch` begins after slot `activatesAfter`; `peers` now includes its members. */
+  | { type: 'epoch-scheduled'; epoch: number; activatesAfter: number; peers: ReplicaId[] }
+  /** A new epoch is current here; `member` says whether this replica votes in it. */
+  | { type: 'epoch-started'; epoch: number; activatedAt: number; member: boolean; wasMember: boolean; peers: ReplicaId[] }
   | { type: 'alarm'; what: string };
 
 export interface Outputs {

@@ -56,8 +56,13 @@ export interface DecisionCert extends VoteCert {
   kind: 'fast' | 'commit';
 }
 
-/** q signatures over (CHECKPOINT, seq, stateDigest). Seq 0 is the genesis checkpoint and needs none. */
+/**
+ * q signatures over (CHECKPOINT, seq, stateDigest) by the members of `epoch`, the epoch whose slots
+ * end at or after `seq` (a boundary checkpoint is certified by the epoch it closes). Seq 0 is the
+ * genesis checkpoint and needs none.
+ */
 export interface CheckpointCert {
+  epoch: number;
   seq: number;
   stateDigest: Digest;
   sigs: SignerSig[];
@@ -137,6 +142,8 @@ export interface NewViewMsg {
 
 export interface ReplyMsg {
   type: 'reply';
+  /** The signer's epoch: a client that sees a later one fetches the new configuration. */
+  epoch: number;
   view: number;
   clientId: ClientId;
   ts: number;
@@ -157,6 +164,8 @@ export interface ReplyMsg {
 /** Periodic gossip that drives catch-up: peers answer with what the sender is missing. */
 export interface StatusMsg {
   type: 'status';
+  /** The sender's epoch: a peer in a later one sends it the configuration proofs it lacks. */
+  epoch: number;
   view: number;
   /** Highest slot executed. */
   executed: number;
@@ -175,9 +184,22 @@ export interface DecisionMsg {
   sig: Signature;
 }
 
+/**
+ * Proof of one configuration: the membership bytes of the snapshot at its boundary B, the hash of
+ * the rest of that snapshot, and the checkpoint certificate at B by the epoch before. Whoever knows
+ * epoch e can check the proof of e+1 alone, so a chain of them leads from genesis to today.
+ */
+export interface EpochLink {
+  membership: Uint8Array;
+  restHash: Digest;
+  cert: CheckpointCert;
+}
+
 /** A stable checkpoint's application state, for a replica behind the low watermark. */
 export interface StateMsg {
   type: 'state';
+  /** Proofs of the configurations between the receiver's epoch and the checkpoint's. */
+  links: EpochLink[];
   checkpoint: CheckpointCert;
   snapshot: Uint8Array;
   from: ReplicaId;

@@ -16,7 +16,8 @@ import { batchDigest } from './statements.ts';
  * `fromNewView` proposals were already recomputed from the NEW-VIEW's evidence.
  */
 export function handlePropose(r: ReplicaState, m: ProposeMsg, fromNewView: boolean): void {
-  const leader = leaderOf(m.view, r.config.n);
+  const leader = leaderOf(m.view, r.config);
+  if (!r.member) return r.drop('proposal to a replica that does not vote in this epoch', leader);
   if (m.view < r.view) return r.drop('proposal for an old view', leader);
   if (m.view > r.view || r.status !== 'normal') return r.drop('proposal for a view not installed here', leader);
   if (leader === r.id) return r.drop('proposal claims to be from this replica', leader);
@@ -64,7 +65,7 @@ export function recordProposal(r: ReplicaState, m: ProposeMsg, digest: Digest): 
   s.proposal = { view: m.view, digest, digestHex, batch: m.batch, sig: m.sig };
   s.bodies.set(digestHex, m.batch);
   s.lastActivity = r.now;
-  SlotState.record(s.accepts, leaderOf(m.view, r.config.n), { view: m.view, digest, digestHex, sig: m.sig });
+  SlotState.record(s.accepts, leaderOf(m.view, r.config), { view: m.view, digest, digestHex, sig: m.sig });
   r.out.persist.push({ kind: 'proposal', slot: m.slot, view: m.view, batch: m.batch, sig: m.sig });
   // The COMMITs may have come first: the decision was waiting for exactly this body.
   if (s.decided && s.decided.digestHex === digestHex) maybeExecute(r);
@@ -88,7 +89,7 @@ export function handleAccept(r: ReplicaState, m: AcceptMsg): void {
   r.noteSlot(m.slot);
   const s = r.slot(m.slot);
   const digestHex = toHex(m.digest);
-  if (m.from === leaderOf(m.view, r.config.n) && s.proposal && s.proposal.view === m.view && s.proposal.digestHex !== digestHex) {
+  if (m.from === leaderOf(m.view, r.config) && s.proposal && s.proposal.view === m.view && s.proposal.digestHex !== digestHex) {
     return r.triggers.blameLeader(m.from, `ACCEPT contradicts its proposal for slot ${m.slot} in view ${m.view}`);
   }
   const rec = SlotState.record(s.accepts, m.from, { view: m.view, digest: m.digest, digestHex, sig: m.sig });
@@ -140,7 +141,7 @@ function maybeDecideFast(r: ReplicaState, slotNo: number): void {
 
 /** Signs, records, persists and broadcasts our COMMIT for (view, slot), unless one for this view or later went out. */
 export function sendCommit(r: ReplicaState, s: SlotState, view: number, digest: Digest, digestHex: string): void {
-  if (s.commitSent && s.commitSent.view >= view) return;
+  if ((s.commitSent && s.commitSent.view >= view) || !r.member) return;
   const sig = r.auth.signVote('commit', view, s.slot, digest);
   s.commitSent = { view, digestHex, sig };
   SlotState.record(s.commits, r.id, { view, digest, digestHex, sig });

@@ -6,8 +6,10 @@
  * (see the tour at the top of replica.ts). Every field names the module that owns it, the one
  * that changes it; other modules only read it unless stated.
  */
-import { Auth } from './auth.ts';
-import { leaderOf, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
+import { Auth, type SignFn } from './auth.ts';
+import { epochOf, leaderOf, memberOf, quorums as quorumsOf, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
+import { EpochChain } from './epochs.ts';
 import { emptyOutputs, type Outputs, type ProtocolEvent } from './io.ts';
 import type { CheckpointCert, ClientRequest, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, ViewChangeMsg } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
@@ -29,12 +31,14 @@ export interface Triggers {
   maybePropose(): void;
   sendStatus(): void;
   blameLeader(leader: ReplicaId, what: string): void;
+  startViewChange(view: number, reason: string): void;
 }
 
 const unwired: Triggers = {
   maybePropose: () => notWired(),
   sendStatus: () => notWired(),
   blameLeader: () => notWired(),
+  startViewChange: () => notWired(),
 };
 
 function notWired(): never {
@@ -43,15 +47,27 @@ function notWired(): never {
 
 export class ReplicaState {
   readonly id: ReplicaId;
-  readonly config: ClusterConfig;
   readonly params: ProtocolParams;
-  readonly quorums: Quorums;
-  readonly auth: Auth;
   /** The application and its client session table (execution.ts, catch-up.ts on state transfer). */
   readonly app: ReplicatedState;
   readonly genesisDigest: Digest;
   readonly selectRule: SelectRule;
-  readonly vcContext: ViewChangeContext;
+
+  // --- epoch (epochs.ts, checkpoints.ts switches it at a boundary, catch-up.ts on state transfer) ---
+  /**
+   * The configuration of the slots in the window: every vote, certificate and view change is
+   * checked against its members and quorums. Changes only when a boundary checkpoint is stable.
+   */
+  config: ClusterConfig;
+  quorums: Quorums;
+  auth: Auth;
+  vcContext: ViewChangeContext;
+  /** Every configuration verified so far, from genesis, with its proofs. */
+  readonly chain: EpochChain;
+  /** Our keys: the one matching our entry in the current configuration signs (a rotated key takes over at the boundary). */
+  readonly signers: SignFn[];
+  /** True while this replica is a member of `config` with a key to sign for it; otherwise it only follows. */
+  member = false;
 
   // --- view (view-change-handlers.ts) ---
   /** The current view, or during a view change the view being changed to. */
@@ -78,7 +94,7 @@ export class ReplicaState {
   /** The state at the stable checkpoint, served to lagging peers; undefined while we lag behind it. */
   stableSnapshot: Uint8Array | undefined;
   /** Our own checkpoints above the stable one, waiting for q matching signatures. */
-  readonly ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array; sig: Uint8Array }>();
+  readonly ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array; sig: Uint8Array | undefined }>();
   readonly checkpointVotes = new Map<number, Map<ReplicaId, { digestHex: string; sig: Uint8Array; digest: Digest }>>();
   /** A certified checkpoint above `executed`, applied when execution reaches it. */
   pendingStable: CheckpointCert | undefined;
@@ -104,6 +120,8 @@ export class ReplicaState {
 
   // --- time (timers.ts, catch-up.ts) ---
   now = 0;
+  /** While the epoch's end is pending: the executed slot when it last moved, and when (a leader that stops short of the boundary is suspected). */
+  boundaryProgress = { executed: 0, since: 0 };
   lastStatus = 0;
   executedAtLastStatus = 0;
 
@@ -121,26 +139,78 @@ export class ReplicaState {
    */
   triggers: Triggers = unwired;
 
-  constructor(o: { id: ReplicaId; config: ClusterConfig; params: ProtocolParams; quorums: Quorums; auth: Auth; app: ReplicatedState; selectRule: SelectRule }) {
+  constructor(o: { id: ReplicaId; config: ClusterConfig; params: ProtocolParams; auth: Auth; signers: SignFn[]; app: ReplicatedState; selectRule: SelectRule }) {
     this.id = o.id;
-    this.config = o.config;
     this.params = o.params;
-    this.quorums = o.quorums;
-    this.auth = o.auth;
     this.app = o.app;
+    this.signers = o.signers;
     this.genesisDigest = o.app.digest();
-    this.stableCert = { seq: 0, stateDigest: this.genesisDigest, sigs: [] };
+    this.stableCert = { epoch: 0, seq: 0, stateDigest: this.genesisDigest, sigs: [] };
     this.stableSnapshot = o.app.snapshot();
     this.selectRule = o.selectRule;
-    this.vcContext = { auth: o.auth, quorums: o.quorums, window: o.params.window, genesisDigest: this.genesisDigest };
+    this.chain = new EpochChain({ config: o.config, activatedAt: 0 }, o.auth, this.genesisDigest);
+    this.config = o.config;
+    this.quorums = o.auth.quorums;
+    this.auth = o.auth;
+    this.vcContext = this.makeVcContext();
+    this.member = memberOf(o.config, o.id) !== undefined;
+  }
+
+  /** Makes `epoch` (known in the chain) the current one: its members, quorums and our key for it. */
+  enterEpoch(epoch: number): void {
+    const e = this.chain.get(epoch);
+    if (!e) throw new Error(`epoch ${epoch} is not in the verified chain`);
+    const me = memberOf(e.config, this.id);
+    const signer = me ? this.signers.find((s) => s.publicKey === undefined || bytesEqual(s.publicKey, me.publicKey)) : undefined;
+    this.config = e.config;
+    this.quorums = quorumsOf(e.config.n, e.config.f);
+    this.auth = signer ? this.auth.forConfig(e.config, signer) : this.auth.forConfig(e.config);
+    this.vcContext = this.makeVcContext();
+    this.member = me !== undefined && signer !== undefined;
+  }
+
+  private makeVcContext(): ViewChangeContext {
+    return {
+      auth: this.auth,
+      quorums: this.quorums,
+      window: this.params.window,
+      epochStart: this.chain.get(epochOf(this.config))?.activatedAt ?? 0,
+      checkCheckpoint: (cert) => this.chain.checkCheckpoint(cert),
+    };
+  }
+
+  get epoch(): number {
+    return epochOf(this.config);
+  }
+
+  /**
+   * The last slot of the current epoch, if a change has executed here (Infinity otherwise): the
+   * window stops there until its checkpoint is stable (see membership.ts for why).
+   */
+  get epochEnd(): number {
+    const m = this.app.membership;
+    if (epochOf(m.current.config) > this.epoch) return m.current.activatedAt;
+    return m.next ? m.next.activatedAt : Infinity;
+  }
+
+  /**
+   * Whom a broadcast should reach: the members of the current epoch, and of the next one once it
+   * is known here (so a joining replica hears the checkpoint that starts its epoch).
+   */
+  peers(): ReplicaId[] {
+    const ids = new Set(this.config.replicas.map((r) => r.id));
+    const m = this.app.membership;
+    for (const e of [m.current, m.next]) if (e && epochOf(e.config) > this.epoch) for (const r of e.config.replicas) ids.add(r.id);
+    ids.delete(this.id);
+    return [...ids].sort((a, b) => a - b);
   }
 
   get leader(): ReplicaId {
-    return leaderOf(this.view, this.config.n);
+    return leaderOf(this.view, this.config);
   }
 
   get isLeader(): boolean {
-    return this.leader === this.id && this.status === 'normal';
+    return this.leader === this.id && this.status === 'normal' && this.member;
   }
 
   get lowWatermark(): number {
@@ -148,7 +218,7 @@ export class ReplicaState {
   }
 
   get highWatermark(): number {
-    return this.stableCert.seq + this.params.window;
+    return Math.min(this.stableCert.seq + this.params.window, this.epochEnd);
   }
 
   /** The slot's state, created empty on first use. */

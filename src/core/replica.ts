@@ -40,11 +40,12 @@ import type { StateMachine } from './state-machine.ts';
 import { Auth, type SignFn, type VerifyFn } from './auth.ts';
 import { handleDecision, handleState, handleStatus, sendStatus } from './catch-up.ts';
 import { handleCheckpoint } from './checkpoints.ts';
-import { defaultParams, validateConfig, validateParams, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
+import { defaultParams, epochOf, validateConfig, validateParams, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
+import type { Membership } from './membership.ts';
 import type { DurableState } from './durable.ts';
 import { checkInvariants } from './invariants.ts';
 import type { Input, Outputs } from './io.ts';
-import type { Digest, ReplicaMessage } from './messages.ts';
+import type { Digest, EpochLink, ReplicaMessage } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
 import { ReplicaState, type ReplicaCounter } from './replica-state.ts';
 import { ReplicatedState } from './replicated-state.ts';
@@ -52,7 +53,7 @@ import { handleRequest, maybePropose } from './requests.ts';
 import { restore } from './restore.ts';
 import { selectValue, type SelectRule } from './select.ts';
 import { handleTick } from './timers.ts';
-import { blameLeader, handleNewView, handleViewChange } from './view-change-handlers.ts';
+import { blameLeader, handleNewView, handleViewChange, startViewChange } from './view-change-handlers.ts';
 
 export interface ReplicaOptions {
   id: ReplicaId;
@@ -60,6 +61,8 @@ export interface ReplicaOptions {
   params?: Partial<ProtocolParams>;
   signer: SignFn;
   verifier: VerifyFn;
+  /** Keys this replica may sign with after a key rotation; the one matching its entry in an epoch signs for it. */
+  moreSigners?: SignFn[];
   /** A fresh application instance (its initial state is the genesis state). */
   app: StateMachine;
   /** Present when restarting: what the replica persisted before it stopped. */
@@ -70,31 +73,70 @@ export interface ReplicaOptions {
 
 export class Replica {
   readonly id: ReplicaId;
+  /** The genesis configuration (cluster.json); `configuration` is the current epoch's. */
   readonly config: ClusterConfig;
   readonly params: ProtocolParams;
-  readonly quorums: Quorums;
-  readonly auth: Auth;
   private readonly s: ReplicaState;
 
   constructor(opts: ReplicaOptions) {
-    const quorums = validateConfig(opts.config);
+    if (epochOf(opts.config) !== 0) throw new Error(`a replica starts from the genesis configuration (epoch 0), not epoch ${epochOf(opts.config)}`);
+    validateConfig(opts.config);
     const params = { ...defaultParams, ...opts.params };
     validateParams(params);
     const id = opts.id;
-    if (!Number.isInteger(id) || id < 0 || id >= opts.config.n) throw new Error(`replica id ${id} is not in 0..${opts.config.n - 1}`);
+    // An id outside genesis is a replica joining: it follows until a verified epoch lists it.
+    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`replica id ${id} must be a non-negative integer`);
     const auth = new Auth(opts.config, opts.signer, opts.verifier);
     this.id = id;
     this.config = opts.config;
     this.params = params;
-    this.quorums = quorums;
-    this.auth = auth;
-    const r = (this.s = new ReplicaState({ id, config: opts.config, params, quorums, auth, app: new ReplicatedState(opts.app), selectRule: opts.selectRule ?? selectValue }));
+    const signers = [opts.signer, ...(opts.moreSigners ?? [])];
+    const r = (this.s = new ReplicaState({ id, config: opts.config, params, auth, signers, app: new ReplicatedState(opts.app, opts.config), selectRule: opts.selectRule ?? selectValue }));
     r.triggers = {
       maybePropose: () => maybePropose(r),
       sendStatus: () => sendStatus(r),
       blameLeader: (leader, what) => blameLeader(r, leader, what),
+      startViewChange: (view, reason) => startViewChange(r, view, reason),
     };
     if (opts.durable) restore(this.s, opts.durable);
+  }
+
+  /** The configuration of the current epoch: its members, f and keys. */
+  get configuration(): ClusterConfig {
+    return this.s.config;
+  }
+
+  get epoch(): number {
+    return this.s.epoch;
+  }
+
+  get quorums(): Quorums {
+    return this.s.quorums;
+  }
+
+  /** Signs and checks for the current epoch. */
+  get auth(): Auth {
+    return this.s.auth;
+  }
+
+  /** Whether this replica votes in the current epoch (false while joining, and after being removed). */
+  get isMember(): boolean {
+    return this.s.member;
+  }
+
+  /** Whom `'all'` means now: the current members and, once a change is scheduled, the next epoch's. */
+  peers(): ReplicaId[] {
+    return this.s.peers();
+  }
+
+  /** The replicated membership: the current configuration, a pending change, its boundary. */
+  get membership(): Membership {
+    return this.s.app.membership;
+  }
+
+  /** Proofs of every configuration after genesis verified here (what `byzpax config fetch` and joiners need). */
+  get epochLinks(): readonly EpochLink[] {
+    return this.s.chain.links;
   }
 
   /** One input in, everything it causes out. */
@@ -181,8 +223,9 @@ export class Replica {
 /** Routes a peer message to its section's handler, after the checks every message shares. */
 function handleMessage(r: ReplicaState, m: ReplicaMessage): void {
   if ('from' in m) {
-    if (!r.auth.isReplica(m.from)) return r.drop('message from unknown replica', m.from);
     if (m.from === r.id) return r.drop('message claims to be from this replica', m.from);
+    // STATUS and STATE cross epochs (a replica behind, one joining); their handlers find the key.
+    if (m.type !== 'status' && m.type !== 'state' && !r.auth.isReplica(m.from)) return r.drop('message from a replica that is not a member of the current epoch', m.from);
   }
   switch (m.type) {
     case 'propose':

@@ -27,11 +27,12 @@ export function signReplies(auth: Auth, from: ReplicaId, view: number, slot: num
   if (answers.length === 0) return [];
   const tree = new MerkleTree(answers.map((a) => merkleLeafHash(auth.statements.replyLeaf(a.clientId, a.ts, a.result))));
   const sig = auth.sign(auth.statements.replies(view, slot, tree.size, tree.root));
-  return answers.map((a, index) => ({ type: 'reply', view, clientId: a.clientId, ts: a.ts, result: a.result, slot, from, index, size: tree.size, path: tree.path(index), sig }));
+  return answers.map((a, index) => ({ type: 'reply', epoch: auth.epoch, view, clientId: a.clientId, ts: a.ts, result: a.result, slot, from, index, size: tree.size, path: tree.path(index), sig }));
 }
 
 /** True if `reply` is what replica `reply.from` signed (its path leads to a root it signed). */
 export function verifyReply(auth: Auth, reply: ReplyMsg): boolean {
+  if (reply.epoch !== auth.epoch) return false;
   const leaf = merkleLeafHash(auth.statements.replyLeaf(reply.clientId, reply.ts, reply.result));
   const root = merkleRootFromPath(leaf, reply.index, reply.size, reply.path);
   if (!root) return false;

@@ -9,6 +9,7 @@ import { signReplies } from './replies.ts';
 import { batchDigest } from './statements.ts';
 
 export function handleRequest(r: ReplicaState, request: ClientRequest): void {
+  if (!r.member) return r.drop('request to a replica that is not a member of the current epoch', request.clientId);
   if (!r.auth.isClient(request.clientId)) return r.drop('request from unknown client', request.clientId);
   const session = r.app.session(request.clientId);
   if (session && request.ts < session.ts) return r.drop('request older than the last executed one', request.clientId);
@@ -40,7 +41,9 @@ export function handleRequest(r: ReplicaState, request: ClientRequest): void {
 
 /** The leader fills free slots in the window with batches of queued requests. */
 export function maybePropose(r: ReplicaState): void {
-  while (r.isLeader && r.queue.length > 0 && r.nextSlot - 1 - r.executed < r.params.maxInflight && r.nextSlot <= r.highWatermark) {
+  while (r.isLeader && (r.queue.length > 0 || (r.epochEnd !== Infinity && r.nextSlot <= r.epochEnd)) && r.nextSlot - 1 - r.executed < r.params.maxInflight && r.nextSlot <= r.highWatermark) {
+    // With nothing queued, a pending membership change still needs the slots up to its boundary
+    // decided: they are filled with empty batches (see membership.ts).
     propose(r, r.nextSlot++, takeBatch(r));
   }
 }

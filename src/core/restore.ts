@@ -3,7 +3,7 @@
  * re-executes what it can, and re-sends a VIEW-CHANGE it may have crashed before sending.
  */
 import { toHex } from '../crypto/bytes.ts';
-import { leaderOf } from './config.ts';
+import { epochOf, leaderOf } from './config.ts';
 import type { DurableState } from './durable.ts';
 import { maybeExecute } from './execution.ts';
 import type { ReplicaState } from './replica-state.ts';
@@ -12,11 +12,18 @@ import { batchDigest } from './statements.ts';
 import { buildViewChange, recordViewChange } from './view-change-handlers.ts';
 
 export function restore(r: ReplicaState, d: DurableState): void {
+  // The chain of configurations first: the checkpoint may be of a later epoch than genesis.
+  for (const link of d.links) {
+    const result = r.chain.extend(link, r.config.clusterId);
+    if (typeof result === 'string' && result !== 'known') throw new Error(`stored proof of epoch ${link.cert.epoch + 1} does not verify: ${result}`);
+  }
   if (d.checkpoint) {
     r.app.restore(d.checkpoint.snapshot);
     r.stableCert = d.checkpoint.cert;
     r.stableSnapshot = d.checkpoint.snapshot;
     r.executed = d.checkpoint.cert.seq;
+    const epoch = epochOf(r.app.membership.current.config);
+    if (epoch !== r.epoch) r.enterEpoch(epoch);
   }
   r.view = d.view;
   r.status = d.normal ? 'normal' : 'view-change';
@@ -30,8 +37,8 @@ export function restore(r: ReplicaState, d: DurableState): void {
       const digestHex = toHex(digest);
       s.proposal = { view: ds.proposal.view, digest, digestHex, batch: ds.proposal.batch, sig: ds.proposal.sig };
       s.bodies.set(digestHex, ds.proposal.batch);
-      SlotState.record(s.accepts, leaderOf(ds.proposal.view, r.config.n), { view: ds.proposal.view, digest, digestHex, sig: ds.proposal.sig });
-      if (ds.proposal.view === r.view && leaderOf(r.view, r.config.n) === r.id) r.nextSlot = Math.max(r.nextSlot, slotNo + 1);
+      SlotState.record(s.accepts, leaderOf(ds.proposal.view, r.config), { view: ds.proposal.view, digest, digestHex, sig: ds.proposal.sig });
+      if (ds.proposal.view === r.view && leaderOf(r.view, r.config) === r.id) r.nextSlot = Math.max(r.nextSlot, slotNo + 1);
     }
     if (ds.prepared) s.prepared = { cert: ds.prepared, digestHex: toHex(ds.prepared.digest) };
     if (ds.commitSent) {

@@ -5,14 +5,15 @@
  * the wire format (src/codec/wire.ts) sends messages in it, so the bytes a replica signs are the
  * bytes a peer decodes and checks. The core owns it; the codec builds on it.
  */
-import type { Batch, CheckpointCert, ClientRequest, DecisionCert, ProposeMsg, SignerSig, SlotEvidence, ViewChangeMsg, VoteCert } from './messages.ts';
+import type { Batch, CheckpointCert, ClientRequest, DecisionCert, EpochLink, ProposeMsg, SignerSig, SlotEvidence, ViewChangeMsg, VoteCert } from './messages.ts';
 
 export const sigsToWire = (sigs: SignerSig[]) => sigs.map((s) => [s.from, s.sig]);
 export const requestToWire = (r: ClientRequest) => [r.clientId, r.ts, r.op, r.sig];
 export const batchToWire = (b: Batch) => b.map(requestToWire);
 export const voteCertToWire = (c: VoteCert) => [c.view, c.slot, c.digest, sigsToWire(c.sigs)];
 export const decisionCertToWire = (c: DecisionCert) => [c.kind === 'fast' ? 1 : 0, ...voteCertToWire(c)];
-export const checkpointCertToWire = (c: CheckpointCert) => [c.seq, c.stateDigest, sigsToWire(c.sigs)];
+export const checkpointCertToWire = (c: CheckpointCert) => [c.epoch, c.seq, c.stateDigest, sigsToWire(c.sigs)];
+export const epochLinkToWire = (l: EpochLink) => [l.membership, l.restHash, checkpointCertToWire(l.cert)];
 export const evidenceToWire = (e: SlotEvidence) => [
   e.slot,
   e.lastVote ? [e.lastVote.view, e.lastVote.digest, e.lastVote.leaderSig] : null,

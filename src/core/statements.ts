@@ -1,10 +1,12 @@
 /**
  * The exact bytes every signature covers.
  *
- * A statement is the canonical CBOR array `["byzpax/v1", clusterId, kind, ...fields]`. The domain
- * tag and cluster id stop a signature from being replayed into another protocol version or
- * cluster; the kind stops an ACCEPT from being read as a COMMIT; view, slot and digest bind it to
- * one decision. Certificates are sets of signatures over one such statement, which is why the
+ * A replica's statement is the canonical CBOR array `["byzpax/v1", clusterId, epoch, kind, ...fields]`.
+ * The domain tag and cluster id stop a signature from being replayed into another protocol
+ * version or cluster; the epoch stops a vote of one membership from counting in another (a
+ * removed member's old signatures are worthless afterwards); the kind stops an ACCEPT from being
+ * read as a COMMIT; view, slot and digest bind it to one decision. A client's request carries no
+ * epoch: clients sign what they want done, and the configuration of the slot decides who may. Certificates are sets of signatures over one such statement, which is why the
  * vote statements carry no sender id (the certificate entry names the signer, and the signer's
  * key checks it).
  */
@@ -18,14 +20,17 @@ export const PROTOCOL_TAG = 'byzpax/v1';
 export type VoteKind = 'accept' | 'commit';
 
 export class Statements {
-  constructor(private readonly clusterId: string) {}
+  constructor(
+    private readonly clusterId: string,
+    readonly epoch = 0,
+  ) {}
 
   private bytes(kind: string, ...fields: unknown[]): Uint8Array {
-    return encodeCbor([PROTOCOL_TAG, this.clusterId, kind, ...fields]);
+    return encodeCbor([PROTOCOL_TAG, this.clusterId, this.epoch, kind, ...fields]);
   }
 
   request(r: Pick<ClientRequest, 'clientId' | 'ts' | 'op'>): Uint8Array {
-    return this.bytes('request', r.clientId, r.ts, r.op);
+    return encodeCbor([PROTOCOL_TAG, this.clusterId, 'request', r.clientId, r.ts, r.op]);
   }
 
   /** ACCEPT and PROPOSE share this statement (see messages.ts). */

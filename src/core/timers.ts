@@ -13,13 +13,14 @@ export function handleTick(r: ReplicaState): void {
   r.now++;
   if (r.status === 'view-change') {
     if (r.now >= r.viewChangeDeadline) startViewChange(r, r.view + 1, 'no NEW-VIEW before the timeout');
-  } else if (!r.isLeader) {
+  } else if (!r.isLeader && r.member) {
     for (const w of r.waiting.values()) {
       if (r.now - w.since >= r.params.requestTimeoutTicks) {
         startViewChange(r, r.view + 1, `request ${w.request.clientId}:${w.request.ts} not executed in time`);
         break;
       }
     }
+    if (r.status === 'normal') suspectLeaderShortOfBoundary(r);
   }
   if (r.deferred.size > 0) commitMissedFastSlots(r);
   if (r.now - r.lastStatus >= r.params.statusIntervalTicks) {
@@ -28,11 +29,28 @@ export function handleTick(r: ReplicaState): void {
     const behind = (stalled && (r.highestSeen > r.executed || r.waiting.size > 0)) || r.status === 'view-change';
     // Behind or waiting: ask every interval. Otherwise a slow heartbeat still finds what we don't know we miss.
     if (behind || r.now - r.lastStatus >= 8 * r.params.statusIntervalTicks) sendStatus(r);
-    if (r.status === 'normal') retransmit(r);
+    if (r.status === 'normal' && r.member) retransmit(r);
     // CHECKPOINTs may be lost too, and without a stable checkpoint the window never moves.
     for (const [seq, cp] of r.ownCheckpoints) {
-      if (seq > r.lowWatermark) r.broadcast({ type: 'checkpoint', seq, stateDigest: cp.digest, from: r.id, sig: cp.sig });
+      if (seq > r.lowWatermark && cp.sig) r.broadcast({ type: 'checkpoint', seq, stateDigest: cp.digest, from: r.id, sig: cp.sig });
     }
+  }
+}
+
+/**
+ * A membership change waits for the slots up to its boundary to be decided, and the leader fills
+ * them with empty batches when no request is waiting. A leader that does not is suspected like
+ * one that sits on a request: otherwise a Byzantine leader could hold a change back for ever.
+ */
+function suspectLeaderShortOfBoundary(r: ReplicaState): void {
+  if (r.epochEnd === Infinity || r.executed >= r.epochEnd) return;
+  if (r.executed !== r.boundaryProgress.executed) {
+    r.boundaryProgress = { executed: r.executed, since: r.now };
+    return;
+  }
+  if (r.now - r.boundaryProgress.since >= r.params.requestTimeoutTicks) {
+    r.boundaryProgress.since = r.now;
+    startViewChange(r, r.view + 1, `no progress towards the epoch boundary at slot ${r.epochEnd}`);
   }
 }
 

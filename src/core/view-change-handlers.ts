@@ -23,7 +23,7 @@ export function blameLeader(r: ReplicaState, leader: ReplicaId, what: string): v
 
 /** Moves to `newView`: persist the view first, then never vote below it again. */
 export function startViewChange(r: ReplicaState, newView: number, reason: string): void {
-  if (newView <= r.view) return;
+  if (newView <= r.view || !r.member) return;
   r.view = newView;
   r.status = 'view-change';
   r.deferred.clear();
@@ -148,7 +148,7 @@ function maybeSendNewView(r: ReplicaState): void {
 }
 
 export function handleNewView(r: ReplicaState, m: NewViewMsg): void {
-  const leader = leaderOf(m.view, r.config.n);
+  const leader = leaderOf(m.view, r.config);
   if (m.view < r.view || (m.view === r.view && r.status === 'normal')) return r.drop('NEW-VIEW for a view already installed or passed', leader);
   if (leader === r.id) return r.drop('NEW-VIEW claims to be from this replica', leader);
   if (!r.auth.verifyReplica(leader, r.auth.statements.newView(m), m.sig)) return r.drop('NEW-VIEW with a bad signature', leader);

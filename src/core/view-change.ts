@@ -15,7 +15,10 @@ export interface ViewChangeContext {
   auth: Auth;
   quorums: Quorums;
   window: number;
-  genesisDigest: Digest;
+  /** The boundary the current epoch starts after: a VIEW-CHANGE of this epoch starts from a checkpoint at or above it. */
+  epochStart: number;
+  /** Checks a checkpoint certificate against the epoch it names (epochs.ts). */
+  checkCheckpoint(cert: CheckpointCert): string | null;
 }
 
 /** Returns null if every signature and certificate inside `vc` verifies and every view is below its target view. */
@@ -23,7 +26,8 @@ export function checkViewChange(vc: ViewChangeMsg, ctx: ViewChangeContext): stri
   const { auth, quorums } = ctx;
   if (!auth.isReplica(vc.from)) return `view-change from unknown replica ${vc.from}`;
   if (!auth.verifyReplica(vc.from, auth.statements.viewChange(vc), vc.sig)) return 'view-change: bad signature';
-  const cpProblem = auth.checkCheckpointCert(vc.checkpoint, quorums.q, ctx.genesisDigest);
+  if (vc.checkpoint.seq < ctx.epochStart) return `view-change: checkpoint ${vc.checkpoint.seq} is older than epoch ${auth.epoch}, which starts after slot ${ctx.epochStart}`;
+  const cpProblem = ctx.checkCheckpoint(vc.checkpoint);
   if (cpProblem) return `view-change: ${cpProblem}`;
 
   const bodies = new Set<string>();

@@ -12,6 +12,7 @@ import type { Batch, ClientRequest, Digest, NewViewMsg, ProposeMsg, ReplicaMessa
 import type { Replica } from '../core/replica.ts';
 import { restartReplica } from '../core/restart.ts';
 import { ReplicatedState } from '../core/replicated-state.ts';
+import { EpochChain } from '../core/epochs.ts';
 import { checkViewChange, planNewView, type ViewChangeContext } from '../core/view-change.ts';
 import { batchDigest } from '../core/statements.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -87,7 +88,7 @@ export abstract class ByzantineBase implements ByzantineNode {
   }
 
   leaderOf(view: number): ReplicaId {
-    return leaderOf(view, this.n);
+    return leaderOf(view, this.ctx.config);
   }
 
   /** A fresh honest replica with this node's key, resuming from `durable` if given, and its restart outputs. */
@@ -103,11 +104,16 @@ export abstract class ByzantineBase implements ByzantineNode {
 
   private vcCtx: ViewChangeContext | undefined;
 
-  /** What an honest replica checks VIEW-CHANGEs against (the genesis digest of a fresh application). */
+  /** The digest of the genesis state (a fresh application with the genesis configuration). */
+  get genesisDigest(): Digest {
+    return new ReplicatedState((this.ctx.app ?? kvStoreFactory)(), this.ctx.config).digest();
+  }
+
+  /** What an honest replica of the genesis epoch checks VIEW-CHANGEs against. */
   get vcContext(): ViewChangeContext {
     if (!this.vcCtx) {
-      const genesisDigest = new ReplicatedState((this.ctx.app ?? kvStoreFactory)()).digest();
-      this.vcCtx = { auth: this.auth, quorums: this.quorums, window: this.params.window, genesisDigest };
+      const chain = new EpochChain({ config: this.ctx.config, activatedAt: 0 }, this.auth, this.genesisDigest);
+      this.vcCtx = { auth: this.auth, quorums: this.quorums, window: this.params.window, epochStart: 0, checkCheckpoint: (cert) => chain.checkCheckpoint(cert) };
     }
     return this.vcCtx;
   }

@@ -34,13 +34,13 @@ export class FloodNode extends WrappedReplica {
       this.budget--;
       this.stats.viewChanges++;
       this.vcView = Math.max(this.vcView, v) + 1 + this.dice.int(3);
-      const body = { newView: this.vcView, from: this.id, checkpoint: { seq: 0, stateDigest: this.vcContext.genesisDigest, sigs: [] }, slots: [], batches: [] };
+      const body = { newView: this.vcView, from: this.id, checkpoint: { epoch: 0, seq: 0, stateDigest: this.genesisDigest, sigs: [] }, slots: [], batches: [] };
       send({ type: 'view-change', ...body, sig: this.auth.sign(this.auth.statements.viewChange(body)) });
     }
     if (this.now % 10 === 5 && this.budget > 0) {
       this.budget--;
       this.stats.statuses++;
-      send({ type: 'status', view: v, executed: 0, stable: 0, from: this.id, sig: this.auth.sign(this.auth.statements.status(v, 0, 0, this.id)) });
+      send({ type: 'status', epoch: this.auth.epoch, view: v, executed: 0, stable: 0, from: this.id, sig: this.auth.sign(this.auth.statements.status(v, 0, 0, this.id)) });
     }
     for (let i = 0; i < this.tuning.floodPerTick && this.budget > 0; i++) {
       this.budget--;

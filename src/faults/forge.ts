@@ -101,7 +101,7 @@ export class ForgeNode extends WrappedReplica {
       const seq = this.params.checkpointInterval;
       const stateDigest = this.junkDigest();
       const sig = this.auth.sign(this.auth.statements.checkpoint(seq, stateDigest));
-      const body = { newView: this.v + 1, from: this.id, checkpoint: { seq, stateDigest, sigs: [{ from: this.id, sig }, { from: this.id, sig }, { from: this.id, sig }] }, slots: [], batches: [] };
+      const body = { newView: this.v + 1, from: this.id, checkpoint: { epoch: this.auth.epoch, seq, stateDigest, sigs: [{ from: this.id, sig }, { from: this.id, sig }, { from: this.id, sig }] }, slots: [], batches: [] };
       return this.send('all', { type: 'view-change', ...body, sig: this.auth.sign(this.auth.statements.viewChange(body)) });
     }],
     ['new-view-bad-signature', () => {
@@ -116,12 +116,12 @@ export class ForgeNode extends WrappedReplica {
       const stateDigest = this.junkDigest();
       return this.send('all', { type: 'checkpoint', seq, stateDigest, from: this.id, sig: this.flip(this.auth.sign(this.auth.statements.checkpoint(seq, stateDigest))) });
     }],
-    ['status-bad-signature', () => this.send('all', { type: 'status', view: this.v, executed: 0, stable: 0, from: this.id, sig: this.flip(this.auth.sign(this.auth.statements.status(this.v, 0, 0, this.id))) })],
+    ['status-bad-signature', () => this.send('all', { type: 'status', epoch: this.auth.epoch, view: this.v, executed: 0, stable: 0, from: this.id, sig: this.flip(this.auth.sign(this.auth.statements.status(this.v, 0, 0, this.id))) })],
     ['state-bad-signature', () => {
       const seq = this.inner.executed + 10 * this.params.checkpointInterval;
       const snapshot = sha256(encodeCbor(['junk', this.now]));
-      const cert = { seq, stateDigest: sha256(snapshot), sigs: [] };
-      return this.send('all', { type: 'state', checkpoint: cert, snapshot, from: this.id, sig: this.flip(this.auth.sign(this.auth.statements.state(this.id, seq, sha256(snapshot)))) });
+      const cert = { epoch: this.auth.epoch, seq, stateDigest: sha256(snapshot), sigs: [] };
+      return this.send('all', { type: 'state', links: [], checkpoint: cert, snapshot, from: this.id, sig: this.flip(this.auth.sign(this.auth.statements.state(this.id, seq, sha256(snapshot)))) });
     }],
     ['request-bad-client-signature', () => {
       const r = this.seenRequests[this.seenRequests.length - 1];
@@ -131,7 +131,7 @@ export class ForgeNode extends WrappedReplica {
     ['request-unknown-client', () => this.send('all', { type: 'request', request: { clientId: 9999, ts: 1, op: new Uint8Array([1, 2, 3]), sig: new Uint8Array(64) } })],
     ['frame-random-bytes', () => this.rawFrame(Uint8Array.from({ length: 1 + this.dice.int(48) }, () => this.dice.int(256)))],
     ['frame-truncated', () => {
-      const frame = encodeMessage({ type: 'status', view: this.v, executed: this.inner.executed, stable: this.inner.lowWatermark, from: this.id, sig: new Uint8Array(64) });
+      const frame = encodeMessage({ type: 'status', epoch: this.auth.epoch, view: this.v, executed: this.inner.executed, stable: this.inner.lowWatermark, from: this.id, sig: new Uint8Array(64) });
       return this.rawFrame(frame.slice(0, Math.max(1, frame.length - 1 - this.dice.int(frame.length - 1))));
     }],
     ['frame-unknown-tag', () => this.rawFrame(encodeCbor([99, this.v, this.slot]))],
@@ -139,7 +139,7 @@ export class ForgeNode extends WrappedReplica {
     ['frame-wrong-digest-length', () => this.rawFrame(encodeCbor([3, this.v, this.slot, new Uint8Array(31), this.id, new Uint8Array(64)]))],
     ['frame-non-canonical', () => {
       // The type tag written in the 2-byte form (0x18 0x09): the same value, not the canonical bytes.
-      const frame = encodeMessage({ type: 'status', view: this.v, executed: this.inner.executed, stable: this.inner.lowWatermark, from: this.id, sig: new Uint8Array(64) });
+      const frame = encodeMessage({ type: 'status', epoch: this.auth.epoch, view: this.v, executed: this.inner.executed, stable: this.inner.lowWatermark, from: this.id, sig: new Uint8Array(64) });
       return this.rawFrame(Uint8Array.from([frame[0]!, 0x18, frame[1]!, ...frame.slice(2)]));
     }],
   ];
@@ -208,7 +208,7 @@ export class ForgeNode extends WrappedReplica {
   }
 
   private genesisCheckpoint() {
-    return { seq: 0, stateDigest: this.vcContext.genesisDigest, sigs: [] };
+    return { epoch: 0, seq: 0, stateDigest: this.genesisDigest, sigs: [] };
   }
 
   private decision(batch: Batch, sigs: (digest: Digest) => SignerSig[]): boolean {

@@ -17,7 +17,7 @@ import { encodeCbor } from '../crypto/canonical-cbor.ts';
 import type { ReplicaId } from '../core/config.ts';
 import type { Input, Outputs, Send } from '../core/io.ts';
 import type { CheckpointMsg, StateMsg, StatusMsg } from '../core/messages.ts';
-import { ReplicatedState } from '../core/replicated-state.ts';
+import { ReplicatedState, stateDigestOf } from '../core/replicated-state.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { WrappedReplica } from './base.ts';
 
@@ -81,8 +81,8 @@ export class StaleStateNode extends WrappedReplica {
     this.stats.corruptSnapshots++;
     const snapshot = this.dice.chance(0.5)
       ? Uint8Array.from({ length: 16 + this.dice.int(64) }, () => this.dice.int(256))
-      : new ReplicatedState((this.ctx.app ?? kvStoreFactory)()).snapshot();
-    return { ...m, snapshot, sig: this.auth.sign(this.auth.statements.state(this.id, m.checkpoint.seq, sha256(snapshot))) };
+      : new ReplicatedState((this.ctx.app ?? kvStoreFactory)(), this.ctx.config).snapshot();
+    return { ...m, snapshot, sig: this.auth.sign(this.auth.statements.state(this.id, m.checkpoint.seq, stateDigestOf(snapshot) ?? sha256(snapshot))) };
   }
 
   /** A peer behind us gets a STATE it did not ask for, "certified" by our signature alone. */
@@ -95,12 +95,13 @@ export class StaleStateNode extends WrappedReplica {
     if (this.now - last < 2 * this.params.statusIntervalTicks) return;
     this.lastForgedStateTo.set(status.from, this.now);
     this.stats.forgedStates++;
-    const snapshot = new ReplicatedState((this.ctx.app ?? kvStoreFactory)()).snapshot();
-    const stateDigest = sha256(snapshot);
+    const snapshot = new ReplicatedState((this.ctx.app ?? kvStoreFactory)(), this.ctx.config).snapshot();
+    const stateDigest = stateDigestOf(snapshot)!;
     const sig = this.auth.sign(this.auth.statements.checkpoint(seq, stateDigest));
     const message: StateMsg = {
       type: 'state',
-      checkpoint: { seq, stateDigest, sigs: [{ from: this.id, sig }] },
+      links: [],
+      checkpoint: { epoch: this.auth.epoch, seq, stateDigest, sigs: [{ from: this.id, sig }] },
       snapshot,
       from: this.id,
       sig: this.auth.sign(this.auth.statements.state(this.id, seq, stateDigest)),

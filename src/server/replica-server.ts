@@ -199,7 +199,7 @@ export class ReplicaServer {
       server.log.info({ port: server.metricsServer.port }, 'metrics on /metrics');
     }
     server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
-    server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config.n), url: opts.cluster.urls[opts.id] }, 'replica started');
+    server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config), url: opts.cluster.urls[opts.id] }, 'replica started');
     return server;
   }
 
@@ -230,7 +230,7 @@ export class ReplicaServer {
     return {
       id: this.opts.id,
       view: this.node.view,
-      leader: leaderOf(this.node.view, this.opts.cluster.config.n),
+      leader: leaderOf(this.node.view, this.opts.cluster.config),
       normal: this.replica ? this.replica.status === 'normal' : true,
       executed: this.node.executed,
       stateDigest: this.stateDigestHex(),

@@ -63,7 +63,7 @@ export class SimClient {
     if (!this.inflight) {
       if (this.done >= this.opts.operations) return [];
       this.inflight = this.invoke(now);
-      return [{ to: leaderOf(this.believedView, n), message: { type: 'request', request: this.inflight.request } }];
+      return [{ to: leaderOf(this.believedView, this.auth.config), message: { type: 'request', request: this.inflight.request } }];
     }
     const f = this.inflight;
     const backoff = this.opts.retryTicks * Math.min(2 ** Math.max(0, f.attempts - 1), 8);

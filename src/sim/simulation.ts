@@ -531,7 +531,7 @@ export class Simulation {
         // Half of the crashes hit the current leader: the case a view change must survive.
         const alive = this.nodes.flatMap((x, id) => (x ? [id] : []));
         const views = alive.map((id) => this.nodes[id]!.view);
-        const leader = leaderOf(Math.max(...views), this.config.n);
+        const leader = leaderOf(Math.max(...views), this.config);
         const victim = p.chance(0.5) && this.nodes[leader] ? leader : p.pick(alive);
         this.crash(victim);
       } else if (byzantineUp.length > 0 && p.chance(1 / 240)) {
@@ -565,14 +565,14 @@ export class Simulation {
         return this.restart(f.replica);
       case 'crash-leader': {
         const views = this.nodes.flatMap((x) => (x ? [x.view] : []));
-        return this.crash(leaderOf(Math.max(...views), this.config.n));
+        return this.crash(leaderOf(Math.max(...views), this.config));
       }
       case 'isolate':
         this.network.isolate(f.replicas, this.replicaAddresses);
         return this.trace(`partition: {${f.replicas.join(',')}} cut off`);
       case 'isolate-leader': {
         const views = this.nodes.flatMap((x) => (x && x.honest ? [x.view] : []));
-        const leader = leaderOf(Math.max(0, ...views), this.config.n);
+        const leader = leaderOf(Math.max(0, ...views), this.config);
         this.network.isolate([leader], this.replicaAddresses);
         // Random partitions must not heal it early, and it heals on its own.
         this.chaos.partitionUntil = Math.max(this.chaos.partitionUntil, this.now + f.ticks);

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { applyPersistOpTo, type DurableCheckpoint, type DurableSlot, type DurableState, type DurableTarget } from '../core/durable.ts';
 import type { PersistOp } from '../core/io.ts';
-import type { NewViewMsg } from '../core/messages.ts';
+import type { EpochLink, NewViewMsg } from '../core/messages.ts';
 import { decodeRecord, encodeRecord } from './record-codec.ts';
 import { StorageError, type ReplicaStorage } from './replica-storage.ts';
 
@@ -26,6 +26,7 @@ const META = 'meta';
 const VIEW = 'view';
 const NEW_VIEW = 'new-view';
 const CHECKPOINT = 'checkpoint';
+const LINKS = 'epoch-links';
 
 interface Meta {
   format: number;
@@ -151,10 +152,11 @@ class LmdbReplicaStorage implements ReplicaStorage {
       const view = get<ViewRecord>(VIEW);
       const newView = get<NewViewMsg>(NEW_VIEW);
       const checkpoint = get<CheckpointRecord>(CHECKPOINT);
+      const links = get<EpochLink[]>(LINKS) ?? [];
       const slots = new Map<number, DurableSlot>();
       for (const { key, value } of this.#slots.getRange({ transaction })) slots.set(key, decodeRecord<DurableSlot>(value));
-      if (!view && !newView && !checkpoint && slots.size === 0) return undefined;
-      return { view: view?.view ?? 0, normal: view?.normal ?? true, newView, checkpoint, slots };
+      if (!view && !newView && !checkpoint && slots.size === 0 && links.length === 0) return undefined;
+      return { view: view?.view ?? 0, normal: view?.normal ?? true, newView, checkpoint, slots, links };
     } finally {
       transaction.done();
     }
@@ -210,6 +212,7 @@ class LmdbReplicaStorage implements ReplicaStorage {
     }
     let checkpointSeq = this.#checkpointSeq;
     let checkpoint: CheckpointRecord | undefined;
+    let links: EpochLink[] | undefined;
     let truncateThrough: number | undefined;
     const touched = new Map<number, DurableSlot>();
     const slotOf = (slot: number): DurableSlot => {
@@ -238,6 +241,14 @@ class LmdbReplicaStorage implements ReplicaStorage {
         checkpointSeq = truncateThrough = record.cert.seq;
         for (const slot of [...touched.keys()]) if (slot <= record.cert.seq) touched.delete(slot);
       },
+      addLink: (link) => {
+        // A membership change is rare: the whole (short) list is rewritten with the new proof.
+        if (!links) {
+          const stored = this.#state.get(LINKS);
+          links = stored === undefined ? [] : decodeRecord<EpochLink[]>(stored);
+        }
+        if (!links.some((l) => l.cert.epoch === link.cert.epoch)) links.push(link);
+      },
     };
     for (const op of ops) applyPersistOpTo(target, op);
 
@@ -249,6 +260,7 @@ class LmdbReplicaStorage implements ReplicaStorage {
     if (view) putState(VIEW, view);
     if (newView) putState(NEW_VIEW, newView);
     if (checkpoint) putState(CHECKPOINT, checkpoint);
+    if (links) putState(LINKS, links);
     if (truncateThrough !== undefined) {
       // Checkpoints only move up, so these are the few slots between the previous checkpoint and this one.
       const doomed = [...this.#slots.getKeys({ end: truncateThrough, inclusiveEnd: true })];

@@ -44,7 +44,7 @@ describe('Auth.checkVoteCert', () => {
   it('a non-member signer id', () => {
     const c = valid();
     const outsider: VoteCert = { ...c, sigs: [c.sigs[0]!, c.sigs[1]!, { from: 4, sig: c.sigs[2]!.sig }] };
-    expect(auth.checkVoteCert('commit', outsider, Q)).toBe('certificate signer 4 is not a replica of this cluster');
+    expect(auth.checkVoteCert('commit', outsider, Q)).toBe('certificate signer 4 is not a member of epoch 0');
   });
 
   it('a certificate whose view, slot or digest differs from what was signed', () => {
@@ -85,7 +85,7 @@ describe('Auth.checkCheckpointCert', () => {
     expect(auth.checkCheckpointCert(h.checkpointCert(4, S, [0, 1]), Q, genesis)).toBe('checkpoint certificate has 2 signatures, needs 3');
     expect(auth.checkCheckpointCert(h.checkpointCert(4, S, [2, 2, 0]), Q, genesis)).toBe('certificate names replica 2 twice');
     const outsider = { ...c, sigs: [...c.sigs.slice(0, 2), { from: 9, sig: c.sigs[2]!.sig }] };
-    expect(auth.checkCheckpointCert(outsider, Q, genesis)).toBe('certificate signer 9 is not a replica of this cluster');
+    expect(auth.checkCheckpointCert(outsider, Q, genesis)).toBe('certificate signer 9 is not a member of epoch 0');
   });
 
   it('a certificate whose seq or digest differs from what was signed', () => {
@@ -100,14 +100,14 @@ describe('Auth.checkCheckpointCert', () => {
   });
 
   it('genesis rules: seq 0 is certified by the initial digest alone, with no signatures', () => {
-    expect(auth.checkCheckpointCert({ seq: 0, stateDigest: genesis, sigs: [] }, Q, genesis)).toBeNull();
-    expect(auth.checkCheckpointCert({ seq: 0, stateDigest: S, sigs: [] }, Q, genesis)).toBe('genesis checkpoint does not match the initial state');
+    expect(auth.checkCheckpointCert({ epoch: 0, seq: 0, stateDigest: genesis, sigs: [] }, Q, genesis)).toBeNull();
+    expect(auth.checkCheckpointCert({ epoch: 0, seq: 0, stateDigest: S, sigs: [] }, Q, genesis)).toBe('genesis checkpoint does not match the initial state');
     // Even q valid signatures do not make a different genesis state acceptable...
     expect(auth.checkCheckpointCert(h.checkpointCert(0, S, [0, 1, 2]), Q, genesis)).toBe('genesis checkpoint does not match the initial state');
     // ...and the right digest must come without signatures.
     expect(auth.checkCheckpointCert(h.checkpointCert(0, genesis, [0, 1, 2]), Q, genesis)).toBe('genesis checkpoint does not match the initial state');
     // Any other seq needs q signatures, even over the genesis digest.
-    expect(auth.checkCheckpointCert({ seq: 4, stateDigest: genesis, sigs: [] }, Q, genesis)).toBe('checkpoint certificate has 0 signatures, needs 3');
+    expect(auth.checkCheckpointCert({ epoch: 0, seq: 4, stateDigest: genesis, sigs: [] }, Q, genesis)).toBe('checkpoint certificate has 0 signatures, needs 3');
   });
 });
 

@@ -20,7 +20,7 @@ function reply(): ReplyMsg {
   const result = new Uint8Array([0x82, 0x61, 0x76, 0xf6]);
   // Leaf 1 of a 3-leaf tree: a path of two digests.
   const path = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
-  return { type: 'reply', view: 2, clientId: 0, ts: 1, result, slot: 9, from: 3, index: 1, size: 3, path, sig: h.sign(3, h.auth.statements.replies(2, 9, 3, new Uint8Array(32))) };
+  return { type: 'reply', epoch: 0, view: 2, clientId: 0, ts: 1, result, slot: 9, from: 3, index: 1, size: 3, path, sig: h.sign(3, h.auth.statements.replies(2, 9, 3, new Uint8Array(32))) };
 }
 
 /** One message of every type, with every optional part present somewhere. */
@@ -133,7 +133,7 @@ describe('rejections, by name', () => {
     expect(reason(raw([2, 0, 1, [], sig, 0]))).toBe('propose: expected 4 fields, got 5');
     expect(reason(raw([1, [0, 1, new Uint8Array(1), sig], 0]))).toBe('request message: expected 1 fields, got 2');
     expect(reason(raw([1, [0, 1, new Uint8Array(1)]]))).toBe('request: expected 4 fields, got 3');
-    expect(reason(raw([9, 0, 0, 0, 0]))).toBe('status: expected 5 fields, got 4');
+    expect(reason(raw([9, 0, 0, 0, 0]))).toBe('status: expected 6 fields, got 4');
   });
 
   it('a negative, fractional, or unsafe integer', () => {
@@ -145,7 +145,7 @@ describe('rejections, by name', () => {
   });
 
   it('a replica id above the limit', () => {
-    expect(reason(raw(acceptWire({ from: 256 })))).toBe('accept.from: 256 exceeds 255');
+    expect(reason(raw(acceptWire({ from: 1_048_576 })))).toBe('accept.from: 1048576 exceeds 1048575');
   });
 
   it('a 31-byte digest and a 63-byte signature', () => {

@@ -11,7 +11,7 @@ import { restartReplica } from '../../src/core/restart.ts';
 import { kvStoreFactory } from '../../src/app/kv-store.ts';
 import { Harness } from './harness.ts';
 
-const checkpointOp = (seq: number): PersistOp => ({ kind: 'checkpoint', cert: { seq, stateDigest: new Uint8Array(32), sigs: [] }, snapshot: new Uint8Array(0) });
+const checkpointOp = (seq: number): PersistOp => ({ kind: 'checkpoint', cert: { epoch: 0, seq, stateDigest: new Uint8Array(32), sigs: [] }, snapshot: new Uint8Array(0) });
 
 describe('carryOut', () => {
   it('persists first, then sends, replies and raw frames, then events and executions', () => {

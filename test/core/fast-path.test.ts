@@ -536,7 +536,7 @@ describe('a DECISION carrying a fast certificate', () => {
     const c = h.decisionCert('fast', 0, 1, D, [0, 1, 2, 3]);
     const outsider: DecisionCert = { ...c, sigs: [c.sigs[0]!, c.sigs[1]!, c.sigs[2]!, { from: 4, sig: c.sigs[3]!.sig }] };
     h.inject(3, decision(outsider));
-    expect(h.drops(3)).toEqual(['DECISION: certificate signer 4 is not a replica of this cluster']);
+    expect(h.drops(3)).toEqual(['DECISION: certificate signer 4 is not a member of epoch 0']);
     expectNothingExecuted(h);
   });
 

@@ -48,6 +48,7 @@ import { restartReplica } from '../../src/core/restart.ts';
 import type { SelectRule } from '../../src/core/select.ts';
 import { batchDigest, type VoteKind } from '../../src/core/statements.ts';
 import { sha256 } from '../../src/crypto/hash.ts';
+import { stateDigestOf } from '../../src/core/replicated-state.ts';
 import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';
 import { simCluster } from '../../src/sim/simulation.ts';
@@ -185,7 +186,7 @@ export class Harness {
   }
 
   leaderOf(view: number): number {
-    return leaderOf(view, this.n);
+    return leaderOf(view, this.config);
   }
 
   // ------------------------------------------------------------------ stepping and routing
@@ -435,11 +436,11 @@ export class Harness {
   }
 
   checkpointCert(seq: number, stateDigest: Digest, signers: number[]): CheckpointCert {
-    return { seq, stateDigest, sigs: signers.map((from) => ({ from, sig: this.sign(from, this.auth.statements.checkpoint(seq, stateDigest)) })) };
+    return { epoch: 0, seq, stateDigest, sigs: signers.map((from) => ({ from, sig: this.sign(from, this.auth.statements.checkpoint(seq, stateDigest)) })) };
   }
 
   genesisCert(): CheckpointCert {
-    return { seq: 0, stateDigest: this.genesisDigest(), sigs: [] };
+    return { epoch: 0, seq: 0, stateDigest: this.genesisDigest(), sigs: [] };
   }
 
   genesisDigest(): Digest {
@@ -458,7 +459,7 @@ export class Harness {
   }
 
   status(from: number, view: number, executed: number, stable: number): StatusMsg {
-    return { type: 'status', view, executed, stable, from, sig: this.sign(from, this.auth.statements.status(view, executed, stable, from)) };
+    return { type: 'status', epoch: 0, view, executed, stable, from, sig: this.sign(from, this.auth.statements.status(view, executed, stable, from)) };
   }
 
   /** A plain VoteCert is taken as a commit certificate. */
@@ -468,7 +469,7 @@ export class Harness {
   }
 
   state(from: number, checkpoint: CheckpointCert, snapshot: Uint8Array): StateMsg {
-    return { type: 'state', checkpoint, snapshot, from, sig: this.sign(from, this.auth.statements.state(from, checkpoint.seq, sha256(snapshot))) };
+    return { type: 'state', links: [], checkpoint, snapshot, from, sig: this.sign(from, this.auth.statements.state(from, checkpoint.seq, stateDigestOf(snapshot) ?? sha256(snapshot))) };
   }
 
   // ------------------------------------------------------------------ scripted scenarios
@@ -510,6 +511,7 @@ export function cloneDurable(d: DurableState): DurableState {
     newView: d.newView,
     checkpoint: d.checkpoint ? { cert: d.checkpoint.cert, snapshot: d.checkpoint.snapshot } : undefined,
     slots: new Map([...d.slots].map(([k, v]) => [k, { ...v }])),
+    links: [...d.links],
   };
 }
 

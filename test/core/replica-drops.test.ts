@@ -122,8 +122,8 @@ describe('sender identity', () => {
     const h = new Harness();
     // Id 7 passes the codec (ids up to 255 decode) but is no member of a 4-replica cluster.
     const m = { ...h.accept(3, 0, 1, batchDigest([])), from: 7 };
-    expectOnlyDrop(h, 1, h.inject(1, m), 'message from unknown replica', 7);
-    expectOnlyDrop(h, 1, h.inject(1, { ...h.commit(3, 0, 1, batchDigest([])), from: 4 }), 'message from unknown replica', 4);
+    expectOnlyDrop(h, 1, h.inject(1, m), 'message from a replica that is not a member of the current epoch', 7);
+    expectOnlyDrop(h, 1, h.inject(1, { ...h.commit(3, 0, 1, batchDigest([])), from: 4 }), 'message from a replica that is not a member of the current epoch', 4);
   });
 });
 

@@ -200,7 +200,7 @@ describe('VIEW-CHANGE validation (checkViewChange)', () => {
     const req = h.put(0, 'k', 'v');
     const batch = [req];
     const D = batchDigest(batch);
-    const ctx = { auth: h.r(3).auth, quorums: h.r(3).quorums, window: h.r(3).params.window, genesisDigest: h.genesisDigest() };
+    const ctx = h.r(3).internalsForTests.vcContext;
     return { h, batch, D, ctx };
   }
 

@@ -142,7 +142,7 @@ describe('lmdb replica storage: same semantics as applyPersistOp (property)', ()
   const sigs = fc.array(rec({ from: fc.nat(6), sig }), { maxLength: 3 });
   const vote: fc.Arbitrary<VoteCert> = rec({ view, slot, digest, sigs });
   const decision: fc.Arbitrary<DecisionCert> = rec({ kind: fc.constantFrom('fast' as const, 'commit' as const), view, slot, digest, sigs });
-  const checkpoint: fc.Arbitrary<CheckpointCert> = rec({ seq: slot, stateDigest: digest, sigs });
+  const checkpoint: fc.Arbitrary<CheckpointCert> = rec({ epoch: fc.nat(3), seq: slot, stateDigest: digest, sigs });
   const evidence = fc.record(
     { slot, lastVote: rec({ view, digest, leaderSig: sig }), prepared: vote, decided: decision },
     { requiredKeys: ['slot'], noNullPrototype: true },

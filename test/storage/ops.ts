@@ -43,7 +43,7 @@ export function decisionCert(view: number, slot: number, kind: 'fast' | 'commit'
 }
 
 export function checkpointCert(seq: number): CheckpointCert {
-  return { seq, stateDigest: digestOf(`state-${seq}`), sigs: sigs(`checkpoint-${seq}`, 3) };
+  return { epoch: 0, seq, stateDigest: digestOf(`state-${seq}`), sigs: sigs(`checkpoint-${seq}`, 3) };
 }
 
 export function snapshotFor(seq: number): Uint8Array {
