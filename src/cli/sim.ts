@@ -31,6 +31,7 @@ export const cli = command({
     mode: shared.mode,
     policy: shared.policy,
     trace: flag('print the full event trace (use with a single --seed)'),
+    reconfig: flag('membership changes during the run, signed by an admin key: grow by three and\nraise f, shrink, replace a member or the leader, rotate a key (drawn per seed)'),
     json: shared.json,
   },
 });
@@ -69,10 +70,11 @@ export function simCommand(argv: string[]): number {
     silent: [...new Set(silent)],
     byzantine,
     allowMoreThanF: allowMore,
+    ...(values.reconfig ? { reconfig: true } : {}),
     ...(values['force-view-changes'] ? { script: forcedViewChanges } : {}),
     params: { mode, commitPolicy: policy },
   });
-  const faultFlags = `${silent.length ? ` --silent ${silent.join(',')}` : ''}${byzantine.length ? ` --byzantine ${byzantine.map((b) => `${b.id}:${b.strategy}`).join(',')}` : ''}${allowMore ? ' --allow-more-than-f' : ''}${values['force-view-changes'] ? ' --force-view-changes' : ''}`;
+  const faultFlags = `${silent.length ? ` --silent ${silent.join(',')}` : ''}${byzantine.length ? ` --byzantine ${byzantine.map((b) => `${b.id}:${b.strategy}`).join(',')}` : ''}${allowMore ? ' --allow-more-than-f' : ''}${values['force-view-changes'] ? ' --force-view-changes' : ''}${values.reconfig ? ' --reconfig' : ''}`;
 
   if (values.trace) {
     const r = new Simulation({ ...opts, seed: opts.seed }).run();

@@ -115,7 +115,7 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
   const snapshotDigest = stateDigestOf(m.snapshot);
   const senderKey = statusKey(r, m.from, cert.epoch);
   const signed = snapshotDigest ?? sha256(m.snapshot);
-  if (senderKey && !r.auth.verifyWithKey(senderKey, new Statements(r.config.clusterId, cert.epoch).state(m.from, cert.seq, signed), m.sig)) return r.drop('STATE with a bad signature', m.from);
+  if (senderKey && !r.auth.verifyWithKey(senderKey, r.auth.statements.state(m.from, cert.seq, signed), m.sig)) return r.drop('STATE with a bad signature', m.from);
   if (!snapshotDigest) return r.drop('STATE with a malformed snapshot', m.from);
   const added = learnLinks(r, m.links);
   if (typeof added === 'string') return r.drop(`STATE: ${added}`, m.from);
@@ -149,6 +149,7 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
     // Which view the new epoch is in we learn from a NEW-VIEW (peers send theirs in answer to
     // STATUS) or from the VIEW-CHANGEs of its first view change: wait for one, vote in no view.
     r.status = 'view-change';
+    r.awaitingView = true;
     r.newViewMsg = undefined;
     r.viewChangeDeadline = Infinity;
   } else {

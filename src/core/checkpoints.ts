@@ -109,7 +109,7 @@ export function enterNewEpoch(r: ReplicaState, epoch: number, links: EpochLink[]
   r.queue.length = 0;
   r.ordering.clear();
   r.fastPausedThrough = Math.max(r.fastPausedThrough, r.lowWatermark);
-  r.event({ type: 'epoch-started', epoch, activatedAt: r.chain.get(epoch)!.activatedAt, member: r.member, wasMember: was, peers: r.peers() });
+  r.event({ type: 'epoch-started', epoch, activatedAt: r.chain.get(epoch)!.activatedAt, member: r.member, wasMember: was, peers: r.peers(), config: r.config });
 }
 
 /** Forgets every slot, own checkpoint and checkpoint vote at or below `seq`. */

@@ -42,7 +42,7 @@ export function checkInvariants(r: ReplicaState): string[] {
   }
 
   // Views: a view change in progress has our own VIEW-CHANGE; no table holds a view that is over.
-  if (r.status === 'view-change' && !r.viewChanges.get(r.view)?.has(r.id)) bad.push(`changing to view ${r.view} without our own VIEW-CHANGE for it`);
+  if (r.status === 'view-change' && !r.awaitingView && !r.viewChanges.get(r.view)?.has(r.id)) bad.push(`changing to view ${r.view} without our own VIEW-CHANGE for it`);
   if (r.newViewMsg && (r.status !== 'normal' || r.newViewMsg.view !== r.view)) bad.push(`holds NEW-VIEW ${r.newViewMsg.view} while ${r.status} in view ${r.view}`);
   for (const [v, set] of r.viewChanges) {
     if (v < r.view || (v === r.view && r.status === 'normal')) bad.push(`VIEW-CHANGEs kept for view ${v}, over in view ${r.view} (${r.status})`);
@@ -51,7 +51,8 @@ export function checkInvariants(r: ReplicaState): string[] {
 
   // Requests: only the leader of an installed view queues; a backup waits on at most one request per client.
   if (r.status === 'normal' && r.leader !== r.id && r.queue.length > 0) bad.push(`a backup in view ${r.view} has ${r.queue.length} requests queued`);
-  if (r.waiting.size > r.config.clients.length) bad.push(`waiting on ${r.waiting.size} requests, more than the ${r.config.clients.length} clients`);
+  const clients = r.config.clients.length + (r.config.admins?.length ?? 0);
+  if (r.waiting.size > clients) bad.push(`waiting on ${r.waiting.size} requests, more than the ${clients} clients and admins`);
   if (r.fastMisses >= r.params.fastMissLimit) bad.push(`${r.fastMisses} fast-path misses counted, the limit is ${r.params.fastMissLimit}`);
 
   // The log, slot by slot.

@@ -13,7 +13,7 @@
  * Time enters only as `tick` inputs: timers are tick counters inside the core, so the same core
  * runs on the simulator's virtual clock and on a real interval timer.
  */
-import type { ClientId, ReplicaId } from './config.ts';
+import type { ClientId, ClusterConfig, ReplicaId } from './config.ts';
 import type { Batch, CheckpointCert, DecisionCert, Digest, EpochLink, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
 
 export type Input =
@@ -103,7 +103,7 @@ export type ProtocolEvent =
   /** A membership change executed: epoch `epoch` begins after slot `activatesAfter`; `peers` now includes its members. */
   | { type: 'epoch-scheduled'; epoch: number; activatesAfter: number; peers: ReplicaId[] }
   /** A new epoch is current here; `member` says whether this replica votes in it. */
-  | { type: 'epoch-started'; epoch: number; activatedAt: number; member: boolean; wasMember: boolean; peers: ReplicaId[] }
+  | { type: 'epoch-started'; epoch: number; activatedAt: number; member: boolean; wasMember: boolean; peers: ReplicaId[]; config: ClusterConfig }
   | { type: 'alarm'; what: string };
 
 export interface Outputs {

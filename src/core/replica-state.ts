@@ -78,6 +78,11 @@ export class ReplicaState {
   newViewMsg: NewViewMsg | undefined;
   readonly viewChanges = new Map<number, Map<ReplicaId, ViewChangeMsg>>();
   viewChangeDeadline = 0;
+  /**
+   * Entered a new epoch by state transfer: which view it is in comes from a NEW-VIEW or the join
+   * rule, not from a view change of our own (catch-up.ts sets it, view-change-handlers.ts clears it).
+   */
+  awaitingView = false;
   /** Consecutive view changes without executing anything: the exponent of the timeout back-off (reset by execution.ts). */
   viewChangeAttempts = 0;
 

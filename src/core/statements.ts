@@ -68,8 +68,12 @@ export class Statements {
     return this.bytes('decision', from, slot, digest);
   }
 
+  /**
+   * A STATE crosses epochs (sender and receiver may be in different ones) and certifies nothing
+   * by itself (its checkpoint certificate and proofs do): its signature binds no epoch.
+   */
   state(from: number, seq: number, snapshotDigest: Digest): Uint8Array {
-    return this.bytes('state', from, seq, snapshotDigest);
+    return encodeCbor([PROTOCOL_TAG, this.clusterId, 'state', from, seq, snapshotDigest]);
   }
 }
 

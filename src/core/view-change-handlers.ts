@@ -26,6 +26,7 @@ export function startViewChange(r: ReplicaState, newView: number, reason: string
   if (newView <= r.view || !r.member) return;
   r.view = newView;
   r.status = 'view-change';
+  r.awaitingView = false;
   r.deferred.clear();
   r.newViewMsg = undefined;
   r.out.persist.push({ kind: 'view', view: newView, normal: false });
@@ -193,6 +194,7 @@ export function validateNewView(r: ReplicaState, m: NewViewMsg): string | null {
 /** Installs the NEW-VIEW: adopt its checkpoint, accept its re-proposals, hand pending requests over. */
 function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert): void {
   r.status = 'normal';
+  r.awaitingView = false;
   r.newViewMsg = m;
   r.out.persist.push({ kind: 'view', view: m.view, normal: true });
   r.out.persist.push({ kind: 'new-view', message: m });

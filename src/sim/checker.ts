@@ -89,7 +89,14 @@ export class SafetyChecker {
     return v;
   }
 
-  constructor(private readonly auth: Auth) {}
+  /**
+   * `authForSlot` gives the epoch each slot belongs to (the simulator's ground truth of verified
+   * configurations): a certificate counts only with signers and quorums of its slot's epoch.
+   */
+  constructor(
+    private readonly auth: Auth,
+    private readonly authForSlot: (slot: number) => Auth = () => auth,
+  ) {}
 
   /** Records a violation found outside the per-output checks (alarms, linearizability). */
   report(what: string): void {
@@ -113,11 +120,12 @@ export class SafetyChecker {
 
     if (!bytesEqual(batchDigest(e.batch), e.digest)) this.violation(`S4: replica ${replica} executed slot ${e.slot} with a batch that does not match its digest`);
     if (e.cert.slot !== e.slot || !bytesEqual(e.cert.digest, e.digest)) this.violation(`S4: replica ${replica} slot ${e.slot} certificate is for another slot or digest`);
-    const problem = this.auth.checkDecisionCert(e.cert);
+    const epochAuth = this.authForSlot(e.slot);
+    const problem = epochAuth.checkDecisionCert(e.cert);
     if (problem) this.violation(`S4: replica ${replica} executed slot ${e.slot} on an invalid certificate: ${problem}`);
 
     for (const r of e.batch) {
-      if (!this.auth.verifyRequest(r)) this.violation(`S3: replica ${replica} executed an unsigned or forged request c${r.clientId}:${r.ts} in slot ${e.slot}`);
+      if (!epochAuth.verifyRequest(r)) this.violation(`S3: replica ${replica} executed an unsigned or forged request c${r.clientId}:${r.ts} in slot ${e.slot}`);
     }
     for (const a of e.applied) {
       const key = `${a.clientId}:${a.ts}`;

@@ -26,7 +26,8 @@ export interface EndOfRun {
   /** Advances the run by one healed tick. */
   tick(): void;
   now(): number;
-  clients: readonly SimClient[];
+  /** Whatever must finish for the run to be live: clients, and the admin's membership plan. */
+  clients: readonly { finished: boolean; done: number; opts: { id: number; operations: number } }[];
   history: Operation<KvInput, KvOutput>[];
   checker: SafetyChecker;
   /** The correct replicas' executed slot and state digest, read after the stragglers' ticks. */

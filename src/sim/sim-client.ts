@@ -12,6 +12,15 @@ import { leaderOf } from '../core/config.ts';
 import type { ClientRequest, ReplyMsg, RequestMsg } from '../core/messages.ts';
 import type { Prng } from '../random/prng.ts';
 
+/**
+ * The membership a simulated client follows. The simulator gives it the configurations its correct
+ * replicas verified (ground truth); the real client learns them from f+1 signed replies.
+ */
+export interface SimMembershipView {
+  latest(): Auth;
+  authOf(epoch: number): Auth | undefined;
+}
+
 export interface SimClientOptions {
   id: number;
   operations: number;
@@ -42,7 +51,8 @@ export class SimClient {
 
   constructor(
     readonly opts: SimClientOptions,
-    private readonly auth: Auth,
+    /** The configuration the client follows: the latest epoch's, and each epoch's to check replies. */
+    private readonly cluster: SimMembershipView,
     private readonly sign: (statement: Uint8Array) => Uint8Array,
     private readonly prng: Prng,
     private readonly history: Operation<KvInput, KvOutput>[],
@@ -59,11 +69,10 @@ export class SimClient {
 
   /** Called every tick; returns the requests to send and where. */
   tick(now: number): { to: number | 'all'; message: RequestMsg }[] {
-    const n = this.auth.config.n;
     if (!this.inflight) {
       if (this.done >= this.opts.operations) return [];
       this.inflight = this.invoke(now);
-      return [{ to: leaderOf(this.believedView, this.auth.config), message: { type: 'request', request: this.inflight.request } }];
+      return [{ to: leaderOf(this.believedView, this.cluster.latest().config), message: { type: 'request', request: this.inflight.request } }];
     }
     const f = this.inflight;
     const backoff = this.opts.retryTicks * Math.min(2 ** Math.max(0, f.attempts - 1), 8);
@@ -77,10 +86,11 @@ export class SimClient {
     const command = this.randomCommand();
     const ts = ++this.ts;
     const op = encodeKvCommand(command);
-    const request: ClientRequest = { clientId: this.opts.id, ts, op, sig: this.sign(this.auth.statements.request({ clientId: this.opts.id, ts, op })) };
+    const auth = this.cluster.latest();
+    const request: ClientRequest = { clientId: this.opts.id, ts, op, sig: this.sign(auth.statements.request({ clientId: this.opts.id, ts, op })) };
     const historyIndex = this.history.length;
     this.history.push({ clientId: this.opts.id, input: command as KvInput, output: undefined, call: this.clock.event(), return: Infinity });
-    return { request, command, quorum: new ReplyQuorum(this.auth, this.opts.id, ts, this.auth.config.f + 1), lastSent: now, attempts: 0, historyIndex };
+    return { request, command, quorum: new ReplyQuorum((epoch) => this.cluster.authOf(epoch), this.opts.id, ts, auth.config.f + 1), lastSent: now, attempts: 0, historyIndex };
   }
 
   /** On acceptance, also returns the completed history entry. */

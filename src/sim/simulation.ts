@@ -37,7 +37,10 @@ import { bump, emptyDetections, normalizeReason, SafetyChecker, type Detections 
 import { finishRun, type RunOutcome } from './end-of-run.ts';
 import { SimNetwork, type Address, type NetworkFaults } from './network.ts';
 import { Prng } from '../random/prng.ts';
-import { SimClient } from './sim-client.ts';
+import { SimClient, type SimMembershipView } from './sim-client.ts';
+import { SimAdmin, type PlannedChange } from './sim-admin.ts';
+import { epochOf, memberOf } from '../core/config.ts';
+import type { MembershipChange } from '../core/membership.ts';
 
 export interface SimOptions {
   seed: number;
@@ -77,6 +80,13 @@ export interface SimOptions {
   script?: ScriptedFault[];
   /** Watches the run: every trace line, every execution by a correct replica. */
   observer?: SimObserver;
+  /**
+   * Membership changes during the chaos phase, submitted one at a time by an admin client: `true`
+   * draws a plan from the seed (grow, shrink, replace a member or the leader, rotate a key, change
+   * f), or give the plan. New members start as joining replicas with only the genesis
+   * configuration; removed ones keep running and must stop voting.
+   */
+  reconfig?: boolean | PlannedChange[];
 }
 
 export type ScriptedFault =
@@ -155,10 +165,19 @@ export interface SimResult extends RunOutcome {
   trace: string[];
 }
 
+/** The simulated admin's client id (its key may sign membership changes). */
+export const SIM_ADMIN_ID = 1000;
+
+/** Replica `id`'s key (any id: new members get theirs the same way); `rotation` > 0 is its rotated key. */
+export function simReplicaKey(id: number, rotation = 0): { seed: Uint8Array; publicKey: Uint8Array } {
+  return deterministicKeyPair(rotation === 0 ? `sim-replica-${id}` : `sim-replica-${id}-rotated-${rotation}`);
+}
+
 /** Keys are derived from fixed labels: the simulation uses real Ed25519, reproducibly. */
-export function simCluster(n: number, f: number, clients: number): { config: ClusterConfig; replicaSeeds: Uint8Array[]; clientSeeds: Uint8Array[] } {
-  const replicaKeys = Array.from({ length: n }, (_, i) => deterministicKeyPair(`sim-replica-${i}`));
+export function simCluster(n: number, f: number, clients: number): { config: ClusterConfig; replicaSeeds: Uint8Array[]; clientSeeds: Uint8Array[]; adminSeed: Uint8Array } {
+  const replicaKeys = Array.from({ length: n }, (_, i) => simReplicaKey(i));
   const clientKeys = Array.from({ length: clients }, (_, i) => deterministicKeyPair(`sim-client-${i}`));
+  const admin = deterministicKeyPair('sim-admin-0');
   return {
     config: {
       clusterId: 'sim',
@@ -166,9 +185,11 @@ export function simCluster(n: number, f: number, clients: number): { config: Clu
       f,
       replicas: replicaKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
       clients: clientKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
+      admins: [{ id: SIM_ADMIN_ID, publicKey: admin.publicKey }],
     },
     replicaSeeds: replicaKeys.map((k) => k.seed),
     clientSeeds: clientKeys.map((k) => k.seed),
+    adminSeed: admin.seed,
   };
 }
 
@@ -209,10 +230,19 @@ export class Simulation {
   private readonly replyLog = new Map<string, Map<number, string>>();
   private readonly acceptedReply = new Map<string, string>();
 
+  /** Ground truth: every epoch's Auth, as the correct replicas verified it (they must agree). */
+  private readonly epochAuths: Auth[] = [];
+  private readonly epochKeys: string[] = [];
+  readonly membershipView: SimMembershipView = {
+    latest: () => this.epochAuths[this.epochAuths.length - 1]!,
+    authOf: (epoch) => this.epochAuths[epoch],
+  };
+  private readonly admin: SimAdmin | undefined;
+
   constructor(opts: SimOptions) {
     this.opts = opts;
     this.prng = new Prng(opts.seed);
-    const { config, replicaSeeds, clientSeeds } = simCluster(opts.n, opts.f, opts.clients);
+    const { config, replicaSeeds, clientSeeds, adminSeed } = simCluster(opts.n, opts.f, opts.clients);
     this.config = config;
     this.replicaSeeds = replicaSeeds;
     for (const b of opts.byzantine ?? []) {
@@ -227,7 +257,9 @@ export class Simulation {
     this.hub = colluders.length > 0 ? new InMemoryCollusionHub(colluders) : undefined;
     this.network = new SimNetwork(this.prng.fork());
     this.auth = new Auth(config, new Signer(replicaSeeds[0]!), sharedVerifier);
-    this.checker = new SafetyChecker(this.auth);
+    this.epochAuths.push(this.auth);
+    this.epochKeys.push(describeConfig(config));
+    this.checker = new SafetyChecker(this.auth, (slot) => this.authForSlot(slot));
     this.disks = replicaSeeds.map(() => emptyDurableState());
     this.hopsSeen = replicaSeeds.map(() => new Map());
     this.io = replicaSeeds.map((_, id) => this.driverIO(id));
@@ -238,13 +270,76 @@ export class Simulation {
       const signer = new Signer(seed);
       return new SimClient(
         { id, operations: opts.opsPerClient, keys, retryTicks: 30 },
-        this.auth,
+        this.membershipView,
         (statement) => signer.sign(statement),
         clientPrng.fork(),
         this.history,
         { event: () => ++this.eventCounter },
       );
     });
+    if (opts.reconfig) {
+      const plan = opts.reconfig === true ? drawReconfigPlan(this.prng.fork(), opts.n) : opts.reconfig;
+      const adminSigner = new Signer(adminSeed);
+      const startAt = 20 + this.prng.int(Math.max(1, Math.floor(opts.steps / 3)));
+      this.admin = new SimAdmin(SIM_ADMIN_ID, plan, this.membershipView, (s) => adminSigner.sign(s), startAt, 30, (change) => this.onChangeAccepted(change));
+    }
+  }
+
+  /** The epoch whose slots include `slot`, as the correct replicas verified them. */
+  private authForSlot(slot: number): Auth {
+    for (let e = this.epochAuths.length - 1; e > 0; e--) if (slot > this.epochStart[e]!) return this.epochAuths[e]!;
+    return this.epochAuths[0]!;
+  }
+
+  private readonly epochStart: number[] = [0];
+
+  /** A correct replica started an epoch: the first report defines it, every other must match. */
+  private onEpochStarted(replica: number, epoch: number, activatedAt: number, config: ClusterConfig): void {
+    const key = `${activatedAt}/${describeConfig(config)}`;
+    const known = this.epochKeys[epoch];
+    if (known === undefined) {
+      if (epoch !== this.epochAuths.length) return this.checker.report(`replica ${replica} started epoch ${epoch} before epoch ${this.epochAuths.length}`);
+      this.epochKeys[epoch] = key;
+      this.epochStart[epoch] = activatedAt;
+      this.epochAuths[epoch] = this.auth.forConfig(config);
+      this.trace(`epoch ${epoch} begins after slot ${activatedAt}: members {${config.replicas.map((r) => r.id).join(',')}} f=${config.f}`);
+    } else if (epoch > 0 && known !== key) {
+      this.checker.report(`replica ${replica} started epoch ${epoch} as ${key}, others as ${known}`);
+    }
+  }
+
+  /** An accepted change that adds a member: its replica starts now, as a joining replica. */
+  private onChangeAccepted(change: MembershipChange): void {
+    this.trace(`admin: change accepted ${JSON.stringify(change, (_, v) => (v instanceof Uint8Array ? `${toHex(v).slice(0, 8)}…` : v))}`);
+    const member = change.kind === 'add' || change.kind === 'replace' ? change.member : undefined;
+    if (member && !this.nodes[member.id]) {
+      this.ensureSlot(member.id);
+      this.nodes[member.id] = this.startNode(member.id, false).node;
+      this.trace(`+ R${member.id} starts, joining from the genesis configuration`);
+    }
+  }
+
+  /** Makes room for replica `id` (a new member) in the per-replica tables. */
+  private ensureSlot(id: number): void {
+    while (this.disks.length <= id) {
+      const i = this.disks.length;
+      this.replicaSeeds.push(simReplicaKey(i).seed);
+      this.disks.push(emptyDurableState());
+      this.hopsSeen.push(new Map());
+      this.io.push(this.driverIO(i));
+      this.nodes.push(undefined);
+    }
+  }
+
+  /**
+   * How many replicas may be faulty at once: f, and while membership changes, the smallest f of
+   * the epochs in play (a replica down across a boundary counts in both). Removed replicas that
+   * are down do not count, but with a plan running every replica counts, to stay on the safe side.
+   */
+  private get crashBudget(): number {
+    const n = this.epochAuths.length;
+    const fs = this.epochAuths.slice(Math.max(0, n - 2)).map((a) => a.config.f);
+    return Math.min(this.config.f, ...fs);
   }
 
   /** Replicas that are faulty by design (silent or Byzantine): the crash budget is f minus these. */
@@ -254,6 +349,8 @@ export class Simulation {
 
   private startNode(id: number, restart: boolean): StartedNode {
     const signer = new Signer(this.replicaSeeds[id]!);
+    // A key rotation in the plan: the replica holds its next key too, which signs once its epoch lists it.
+    const moreSigners = this.opts.reconfig ? [new Signer(simReplicaKey(id, 1).seed)] : [];
     const durable = restart ? this.disks[id]! : undefined;
     if (this.opts.silent?.includes(id)) return { node: new SilentNode(id), outputs: emptyOutputs() };
     const strategy = this.byzantine.get(id);
@@ -272,7 +369,7 @@ export class Simulation {
     }
     const custom = this.opts.nodeFactory?.(id, { config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, prng: this.prng.fork(), durable });
     if (custom) return { node: custom, outputs: emptyOutputs() };
-    return startHonestNode({ id, config: this.config, params: this.opts.params, signer, verifier: sharedVerifier, app: kvStoreFactory() }, durable);
+    return startHonestNode({ id, config: this.config, params: this.opts.params, signer, moreSigners, verifier: sharedVerifier, app: kvStoreFactory() }, durable);
   }
 
   /** One step of a node, and everything it causes: its outputs, then any raw frames it wants sent. */
@@ -293,8 +390,9 @@ export class Simulation {
     if (!this.opts.trace && this.traceLines.length > 4000) this.traceLines.splice(0, 2000);
   }
 
+  /** Every replica slot ever started: members of any epoch, joining and removed ones. */
   private get replicaAddresses(): Address[] {
-    return this.config.replicas.map((r) => r.id);
+    return this.nodes.map((_, id) => id);
   }
 
   /** Who a send from `id` reaches: `'all'` is every other replica. */
@@ -353,8 +451,9 @@ export class Simulation {
               if (this.detections.first.length < 10) this.detections.first.push({ at: this.now, by: id, culprit: ev.culprit, what: ev.what });
             }
             if (ev.type === 'alarm') this.checker.report(`alarm at replica ${id}: ${ev.what}`);
+            if (ev.type === 'epoch-started') this.onEpochStarted(id, ev.epoch, ev.activatedAt, ev.config);
           }
-          this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined })}`);
+          this.trace(`R${id} ${ev.type} ${JSON.stringify({ ...ev, type: undefined, config: undefined })}`);
         },
         executed: (e) => {
           if (honest()) {
@@ -430,6 +529,12 @@ export class Simulation {
     }
     const m: Message = decoded.message;
     if (typeof to === 'string') {
+      if (this.admin && to === `client:${this.admin.id}`) {
+        if (m.type !== 'reply') return;
+        const outcome = this.admin.onReply(m, this.now);
+        if (outcome) this.trace(`admin: ${outcome.ok ? 'accepted' : 'refused'} ${outcome.change.kind}: ${outcome.detail}`);
+        return;
+      }
       const client = this.clients[Number(to.slice('client:'.length))];
       if (!client || m.type !== 'reply') return;
       this.noteReply(client.opts.id, m);
@@ -502,6 +607,12 @@ export class Simulation {
         for (const to of targets) this.network.send(`client:${c.opts.id}`, to, frame, this.now);
       }
     }
+    if (this.admin) {
+      for (const s of this.admin.tick(this.now)) {
+        const frame = encodeMessage(s.message);
+        for (const to of s.to === 'all' ? this.replicaAddresses : [s.to]) this.network.send(`client:${this.admin.id}`, to, frame, this.now);
+      }
+    }
   }
 
   private chaos = { crashRate: 0, partitionRate: 0, partitionUntil: 0 };
@@ -527,11 +638,11 @@ export class Simulation {
     if (this.opts.crash) {
       const down = this.nodes.filter((x) => !x).length;
       const byzantineUp = [...this.byzantine.keys()].filter((id) => this.nodes[id]);
-      if (down + this.faultyBudgetUsed < this.config.f && p.chance(1 / 120)) {
+      if (down + this.faultyBudgetUsed < this.crashBudget && p.chance(1 / 120)) {
         // Half of the crashes hit the current leader: the case a view change must survive.
         const alive = this.nodes.flatMap((x, id) => (x ? [id] : []));
         const views = alive.map((id) => this.nodes[id]!.view);
-        const leader = leaderOf(Math.max(...views), this.config);
+        const leader = leaderOf(Math.max(...views), this.membershipView.latest().config);
         const victim = p.chance(0.5) && this.nodes[leader] ? leader : p.pick(alive);
         this.crash(victim);
       } else if (byzantineUp.length > 0 && p.chance(1 / 240)) {
@@ -632,7 +743,7 @@ export class Simulation {
     const keepDown = this.opts.crash && this.prng.chance(0.3);
     for (let id = 0; id < this.nodes.length; id++) {
       if (!this.nodes[id]) {
-        if (keepDown && !this.byzantine.has(id) && this.permanentlyDown.size + this.faultyBudgetUsed < this.config.f) this.permanentlyDown.add(id);
+        if (keepDown && !this.byzantine.has(id) && this.permanentlyDown.size + this.faultyBudgetUsed < this.crashBudget) this.permanentlyDown.add(id);
         else this.restart(id);
       }
     }
@@ -641,7 +752,7 @@ export class Simulation {
       {
         tick: () => this.tick(false),
         now: () => this.now,
-        clients: this.clients,
+        clients: this.admin ? [...this.clients, this.admin] : this.clients,
         history: this.history,
         checker: this.checker,
         states: () => this.nodes.flatMap((node, id) => (node instanceof HonestNode ? [{ replica: id, executed: node.executed, digest: node.replica.stateDigest() }] : [])),
@@ -678,4 +789,50 @@ export class Simulation {
       trace: this.traceLines,
     };
   }
+}
+
+/** A configuration in a few words, to compare what replicas verified. */
+function describeConfig(c: ClusterConfig): string {
+  return `e${epochOf(c)} f=${c.f} ${c.replicas.map((r) => `${r.id}:${toHex(r.publicKey).slice(0, 8)}`).join(',')} c=${c.clients.map((k) => k.id).join(',')}`;
+}
+
+/**
+ * A seed's membership plan. Every step is computed when it is due, from the configuration then
+ * current: grow by three and raise f, shrink (from n ≥ 5), replace a member or the member leading
+ * view 0, rotate a key, change f, or a mix of them.
+ */
+export function drawReconfigPlan(prng: Prng, n: number): PlannedChange[] {
+  let nextId = n;
+  const freshMember = () => {
+    const id = nextId++;
+    return { id, publicKey: simReplicaKey(id).publicKey, address: '' };
+  };
+  const add: PlannedChange = () => ({ kind: 'add', member: freshMember() });
+  const remove: PlannedChange = (c) => {
+    const cfg = c.latest().config;
+    if (cfg.n - 1 < 3 * cfg.f + 1) return undefined;
+    return { kind: 'remove', id: cfg.replicas[prng.int(cfg.n)]!.id };
+  };
+  const replace: PlannedChange = (c) => {
+    const cfg = c.latest().config;
+    return { kind: 'replace', id: cfg.replicas[prng.int(cfg.n)]!.id, member: freshMember() };
+  };
+  const replaceFirst: PlannedChange = (c) => ({ kind: 'replace', id: c.latest().config.replicas[0]!.id, member: freshMember() });
+  const rotate: PlannedChange = (c) => {
+    const cfg = c.latest().config;
+    const candidates = cfg.replicas.filter((r) => r.id < n && toHex(r.publicKey) === toHex(simReplicaKey(r.id).publicKey));
+    if (candidates.length === 0) return undefined;
+    const r = prng.pick(candidates);
+    return { kind: 'rotate-key', id: r.id, publicKey: simReplicaKey(r.id, 1).publicKey };
+  };
+  const setF = (f: number): PlannedChange => (c) => Math.floor((c.latest().config.n - 1) / 3) >= f && c.latest().config.f !== f ? { kind: 'set-f', f } : undefined;
+  const plans: PlannedChange[][] = [
+    [add, add, add, setF(2)],
+    n >= 5 ? [setF(1), remove, remove] : [add, remove],
+    [replace],
+    [replaceFirst],
+    [rotate],
+    [replaceFirst, add, rotate, remove],
+  ];
+  return prng.pick(plans);
 }

@@ -430,7 +430,7 @@ export class TwinsRun {
     const keys = ['k0', 'k1'];
     this.clients = crypto.clientSigners.map(
       (signer, id) =>
-        new SimClient({ id, operations: opts.opsPerClient, keys, retryTicks: 10 }, auth, (st) => signer.sign(st), prng.fork(), this.history, { event: () => ++this.eventCounter }),
+        new SimClient({ id, operations: opts.opsPerClient, keys, retryTicks: 10 }, { latest: () => auth, authOf: (e) => (e === auth.epoch ? auth : undefined) }, (st) => signer.sign(st), prng.fork(), this.history, { event: () => ++this.eventCounter }),
     );
   }
 
