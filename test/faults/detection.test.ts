@@ -82,7 +82,7 @@ describe('forged messages and frames', () => {
       'COMMIT with a bad signature', // signed by us, naming another sender
       'DECISION: commit certificate has N signatures, needs N',
       'DECISION: certificate names replica N twice',
-      'DECISION: certificate signer N is not a member of epoch 0',
+      'DECISION: certificate signer N is not a member of epoch N',
       'DECISION whose batch does not match its certificate',
       'proposal outside the watermarks',
       'proposal with a bad leader signature',
