@@ -10,7 +10,8 @@ import type { DecisionMsg, EpochLink, StateMsg, StatusMsg } from './messages.ts'
 import { decide } from './normal-case.ts';
 import type { ReplicaState } from './replica-state.ts';
 import { Statements, batchDigest } from './statements.ts';
-import { enterNewEpoch, linkFromSnapshotOrUndefined, truncateLog } from './checkpoints.ts';
+import { enterNewEpoch, truncateLog } from './checkpoints.ts';
+import { linkFromSnapshot } from './epochs.ts';
 import { epochOf, memberOf } from './config.ts';
 import { stateDigestOf } from './replicated-state.ts';
 
@@ -54,13 +55,11 @@ export function handleStatus(r: ReplicaState, m: StatusMsg): void {
     const sig = r.auth.sign(r.auth.statements.state(r.id, r.stableCert.seq, r.stableCert.stateDigest));
     r.send(m.from, { type: 'state', links: r.chain.linksAbove(m.epoch), checkpoint: r.stableCert, snapshot: r.stableSnapshot, from: r.id, sig });
   }
-  if (!sameEpoch) {
-    // It executed our epoch's first checkpoint but never saw it certified: the relay below
-    // brings it over; decisions of our epoch it could not check yet.
-    if (m.epoch < r.epoch && m.stable < r.lowWatermark && m.executed >= r.lowWatermark) relayStableCheckpoint(r, m.from);
-    return;
-  }
+  // Also how a peer still in the previous epoch, having executed its last slot, learns the
+  // certificate that starts ours.
   if (m.stable < r.lowWatermark && m.executed >= r.lowWatermark && r.lowWatermark > 0) relayStableCheckpoint(r, m.from);
+  // Decisions of our epoch a peer in another one could not check.
+  if (!sameEpoch) return;
   let shipped = 0;
   for (let slot = Math.max(m.executed, r.lowWatermark) + 1; shipped < MAX_DECISIONS_PER_STATUS; slot++) {
     const s = r.log.get(slot);
@@ -126,9 +125,11 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
   } catch (e) {
     return r.misbehaviour(m.from, `served a malformed snapshot: ${(e as Error).message}`);
   }
-  // A boundary checkpoint's own snapshot proves the epoch it starts.
-  const boundary = linkFromSnapshotOrUndefined(cert, m.snapshot);
-  if (boundary && epochOf(r.app.membership.current.config) === epochOf(r.chain.latest.config) + 1 && r.chain.extend(boundary, r.config.clusterId) !== 'known') added.push(boundary);
+  // A boundary checkpoint's own snapshot proves the epoch it starts (restore parsed it already).
+  if (epochOf(r.app.membership.current.config) === epochOf(r.chain.latest.config) + 1) {
+    const boundary = linkFromSnapshot(cert, m.snapshot);
+    if (r.chain.extend(boundary, r.config.clusterId) !== 'known') added.push(boundary);
+  }
   const epoch = epochOf(r.app.membership.current.config);
   r.executed = cert.seq;
   r.highestSeen = Math.max(r.highestSeen, cert.seq);

@@ -90,15 +90,6 @@ export function switchEpochAt(r: ReplicaState, cert: CheckpointCert, snapshot: U
   if (r.member) r.triggers.startViewChange(r.view + 1, `epoch ${r.epoch} begins after slot ${cert.seq}`);
 }
 
-/** The proof a boundary checkpoint's snapshot gives of the epoch it starts, if `cert` is at that boundary. */
-export function linkFromSnapshotOrUndefined(cert: CheckpointCert, snapshot: Uint8Array): EpochLink | undefined {
-  try {
-    return linkFromSnapshot(cert, snapshot);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Switches to a verified epoch, persisting its proofs first, and tells the driver who the peers are now. */
 export function enterNewEpoch(r: ReplicaState, epoch: number, links: EpochLink[]): void {
   for (const link of links) r.out.persist.push({ kind: 'epoch-link', link });

@@ -218,7 +218,11 @@ function changed(cur: ClusterConfig, change: MembershipChange, nextFreeId: numbe
   const clients = [...cur.clients];
   const admins = cur.admins ?? [];
   let f = cur.f;
-  const memberIndex = (id: number) => replicas.findIndex((r) => r.id === id);
+  /** Where member `id` is in the list, or why the change cannot name it. */
+  const memberIndex = (id: number): number | string => {
+    const i = replicas.findIndex((r) => r.id === id);
+    return i >= 0 ? i : `replica ${id} is not a member of epoch ${epochOf(cur)}`;
+  };
   const fresh = (m: MemberSpec): ReplicaInfo | string => {
     if (m.id < nextFreeId) return `replica id ${m.id} was used before; the next free id is ${nextFreeId}`;
     const hex = toHex(m.publicKey);
@@ -234,13 +238,13 @@ function changed(cur: ClusterConfig, change: MembershipChange, nextFreeId: numbe
     }
     case 'remove': {
       const i = memberIndex(change.id);
-      if (i < 0) return `replica ${change.id} is not a member of epoch ${epochOf(cur)}`;
+      if (typeof i === 'string') return i;
       replicas.splice(i, 1);
       break;
     }
     case 'replace': {
       const i = memberIndex(change.id);
-      if (i < 0) return `replica ${change.id} is not a member of epoch ${epochOf(cur)}`;
+      if (typeof i === 'string') return i;
       replicas.splice(i, 1);
       const r = fresh(change.member);
       if (typeof r === 'string') return r;
@@ -249,7 +253,7 @@ function changed(cur: ClusterConfig, change: MembershipChange, nextFreeId: numbe
     }
     case 'rotate-key': {
       const i = memberIndex(change.id);
-      if (i < 0) return `replica ${change.id} is not a member of epoch ${epochOf(cur)}`;
+      if (typeof i === 'string') return i;
       const hex = toHex(change.publicKey);
       if (cur.replicas.some((r) => toHex(r.publicKey) === hex)) return `public key ${hex.slice(0, 16)}… already belongs to a member`;
       replicas[i] = { ...replicas[i]!, publicKey: change.publicKey };

@@ -333,8 +333,8 @@ export class Simulation {
 
   /**
    * How many replicas may be faulty at once: f, and while membership changes, the smallest f of
-   * the epochs in play (a replica down across a boundary counts in both). Removed replicas that
-   * are down do not count, but with a plan running every replica counts, to stay on the safe side.
+   * the epochs in play (a replica down across a boundary counts in both). Every down replica
+   * counts, removed ones included, to stay on the safe side.
    */
   private get crashBudget(): number {
     const n = this.epochAuths.length;
