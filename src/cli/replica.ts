@@ -10,7 +10,7 @@ import { kvStoreFactory } from '../app/kv-store.ts';
 import { InMemoryCollusionHub, isStrategyName, startByzantineNode, type StrategyName } from '../faults/registry.ts';
 import type { ReplicaControl } from '../server/replica-processes.ts';
 import { ReplicaServer } from '../server/replica-server.ts';
-import { command, file, int, shared, text, texts, UsageError } from './options.ts';
+import { command, file, flag, int, shared, text, texts, UsageError } from './options.ts';
 
 export const cli = command({
   name: 'replica',
@@ -31,6 +31,12 @@ export const cli = command({
     'log-level': shared.logLevel,
     'metrics-port': int('serve Prometheus metrics on http://127.0.0.1:P/metrics (off by default;\ncolluders in one process take P, P+1, …)', { arg: 'P', max: 65535 }),
     'metrics-host': text('the address metrics listen on', { arg: 'HOST', default: '127.0.0.1' }),
+    join: flag(
+      'join after a membership change: the key (from byzpax keygen --member) is in no\ncluster file; the replica learns and verifies the configurations since genesis\nfrom the members, catches up by a verified snapshot and votes once its epoch begins',
+    ),
+    listen: text('where to listen', { arg: 'URL', defaultText: "the key's url (--join), else the cluster file's" }),
+    peers: file('a later configuration (byzpax config fetch) to find the members by, when\nthe genesis members are gone (trusted for addresses only)'),
+    'next-key': file('the key this replica will hold after a rotate-key (keygen --member --id ID)'),
   },
 });
 
@@ -48,7 +54,13 @@ export async function replicaCommand(argv: string[]): Promise<number> {
   const servers: ReplicaServer[] = [];
   try {
     const cluster = readClusterFile(values.cluster);
-    const keys = keyFiles.map((f) => readKeyFile(f, cluster, 'replica'));
+    if ((cluster.config.epoch ?? 0) > 0) throw new UsageError(`${values.cluster} is the configuration of epoch ${cluster.config.epoch}; a replica starts from the genesis cluster file (pass this one as --peers)`);
+    const keys = keyFiles.map((f) => readKeyFile(f, cluster, 'replica', values.join));
+    const nextSeeds = values['next-key'] ? [readKeyFile(values['next-key'], cluster, 'replica', true)] : [];
+    if (nextSeeds.some((k) => k.id !== keys[0]?.id)) throw new UsageError(`--next-key is for replica ${nextSeeds[0]!.id}, not ${keys[0]?.id}`);
+    if (keyFiles.length > 1 && (values.join || values['next-key'])) throw new UsageError('--join and --next-key take one --key');
+    const peerHints = values.peers ? readClusterFile(values.peers).config : undefined;
+    if (peerHints && peerHints.clusterId !== cluster.config.clusterId) throw new UsageError(`${values.peers} is for cluster ${peerHints.clusterId}, not ${cluster.config.clusterId}`);
     const hub = strategy === 'collude' ? new InMemoryCollusionHub(keys.map((k) => k.id)) : undefined;
     for (const [i, key] of keys.entries()) {
       // Every line carries this replica's current view and last executed slot (a line about a
@@ -70,6 +82,9 @@ export async function replicaCommand(argv: string[]): Promise<number> {
         faults: linkFaults(values),
         ...(values['metrics-port'] !== undefined ? { metricsPort: values['metrics-port'] === 0 ? 0 : values['metrics-port'] + i, metricsHost: values['metrics-host'] } : {}),
         app: kvStoreFactory,
+        ...(values.listen ?? key.url ? { listenUrl: (values.listen ?? key.url)! } : {}),
+        ...(peerHints ? { peerHints } : {}),
+        ...(nextSeeds.length > 0 ? { nextSeeds: nextSeeds.map((k) => k.seed) } : {}),
         // A Byzantine strategy, with this replica's real key; colluders of one attack share `hub`.
         ...(strategy ? { node: { label: strategy, start: (ctx) => startByzantineNode(strategy, { ...ctx, random: { next: Math.random }, hub }) } } : {}),
       });

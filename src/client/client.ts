@@ -13,6 +13,12 @@
  * answers only after executing a decided slot. Replies also tell the client the current view, so
  * it follows leader changes.
  *
+ * Replies also carry their epoch. A reply signed in an epoch the client does not know means the
+ * membership changed: the client asks that replica for the proofs of the configurations since its
+ * own (CONFIG-QUERY), checks each with the epoch before it — the same EpochChain replicas use, so
+ * a lying replica can only send proofs that fail — then counts the held-back replies with the new
+ * epoch's keys and f, and connects to the new members.
+ *
  * Operations run one at a time per client, in call order: the replicas' exactly-once table keeps
  * one session per client (highest request number), so a client has at most one request in flight.
  * Request numbers start from the wall clock in microseconds, so a restarted client keeps counting
@@ -23,16 +29,20 @@ import type { Cluster } from '../cluster/cluster-file.ts';
 import type { KeyFile } from '../cluster/key-file.ts';
 import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import { Auth } from '../core/auth.ts';
-import { leaderOf } from '../core/config.ts';
-import type { ClientRequest } from '../core/messages.ts';
+import { epochOf, leaderOf, type ClusterConfig } from '../core/config.ts';
+import { EpochChain } from '../core/epochs.ts';
+import { decodeChangeResult, encodeSystemCommand, Membership, type ChangeResult, type MembershipChange } from '../core/membership.ts';
+import type { ClientRequest, ConfigProofMsg, ReplyMsg } from '../core/messages.ts';
+import { bytesEqual } from '../crypto/bytes.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { ClientTransport } from '../net/client-transport.ts';
 import { ReplyQuorum } from './reply-quorum.ts';
 
 export interface ClientOptions {
+  /** The cluster file: genesis, or a later configuration `byzpax config fetch` wrote. */
   cluster: Cluster;
-  /** This client's key (must be listed in the cluster). */
+  /** This client's key (must be listed in the cluster as a client or an admin). */
   key: Pick<KeyFile, 'id' | 'seed'>;
   /** Wait this long for f+1 replicas to be reachable before giving up (ms). */
   connectTimeoutMs?: number;
@@ -53,10 +63,12 @@ export interface ClientOptions {
 }
 
 /** One agreed answer, with where it was ordered. */
-export interface Answer {
-  result: KvResult;
+export interface Answer<R = KvResult> {
+  result: R;
   slot: number;
   view: number;
+  /** The epoch whose members signed the answer. */
+  epoch: number;
   /** Milliseconds from sending the request to accepting the answer. */
   latencyMs: number;
 }
@@ -70,21 +82,30 @@ interface Pending {
   request: ClientRequest;
   quorum: ReplyQuorum;
   sentAt: number;
-  resolve: (a: Answer) => void;
+  /** Replies signed in an epoch not known yet: counted once its configuration is verified. */
+  heldBack: ReplyMsg[];
+  resolve: (a: Answer<Uint8Array>) => void;
   reject: (e: Error) => void;
   timers: NodeJS.Timeout[];
 }
+
+/** Replies held back per request until their epoch's configuration is known (bounded: Byzantine replicas may send many). */
+const MAX_HELD_BACK = 64;
 
 export class Client {
   readonly id: number;
   private readonly auth: Auth;
   private readonly signer: Signer;
+  /** The configurations this client verified, from the one in its cluster file on. */
+  private readonly chain: EpochChain;
+  /** The epoch a CONFIG-QUERY is out for, so one reply from a later epoch does not start a storm. */
+  private querying: { epoch: number; at: number } | undefined;
   private believedView = 0;
   /** Smoothed latency of answered requests (ms), undefined before the first answer. */
   private smoothedLatencyMs: number | undefined;
   private lastTs: number;
   private pending: Pending | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Replies that did not count (bad signature, duplicate, another request), by reason. */
   readonly rejected = new Map<string, number>();
@@ -98,19 +119,22 @@ export class Client {
     this.id = key.id;
     this.signer = new Signer(key.seed);
     this.auth = new Auth(cluster.config, this.signer, transport.verifier);
+    // A fetched file's boundary is not in it; 0 only loosens a range check that the epoch's own
+    // quorum already implies (its correct members sign checkpoints only inside their epoch).
+    this.chain = new EpochChain({ config: cluster.config, activatedAt: 0 }, this.auth);
     this.lastTs = Date.now() * 1000;
     transport.onFrame = (from, frame) => this.onFrame(from, frame);
   }
 
   static async connect(opts: ClientOptions): Promise<Client> {
     const { cluster, key } = opts;
-    const listed = cluster.config.clients.find((c) => c.id === key.id);
+    const listed = [...cluster.config.clients, ...(cluster.config.admins ?? [])].find((c) => c.id === key.id);
     const signer = new Signer(key.seed);
-    if (!listed || Buffer.compare(Buffer.from(listed.publicKey), Buffer.from(signer.publicKey)) !== 0) {
+    if (!listed || !bytesEqual(listed.publicKey, signer.publicKey)) {
       throw new ClientError(`client ${key.id}'s key is not listed in cluster ${cluster.config.clusterId} (unknown client key)`);
     }
     const verifier = opts.verifier ?? new SignatureVerifier();
-    const transport = new ClientTransport({ config: cluster.config, urls: cluster.urls, id: key.id, signer, verifier });
+    const transport = new ClientTransport({ config: cluster.config, id: key.id, signer, verifier });
     const need = cluster.config.f + 1;
     const timeout = opts.connectTimeoutMs ?? 5000;
     const reached = await transport.waitForConnections(need, timeout);
@@ -133,6 +157,20 @@ export class Client {
   /** Replicas this client currently has a connection to. */
   connectedReplicas(): number[] {
     return this.transport.connected();
+  }
+
+  /** Resolves with the number of connected replicas once it reaches `need`, or at the timeout. */
+  waitForConnections(need: number, timeoutMs: number): Promise<number> {
+    return this.transport.waitForConnections(need, timeoutMs);
+  }
+
+  /** The latest configuration this client verified (its members are whom it talks to). */
+  get configuration(): ClusterConfig {
+    return this.chain.latest.config;
+  }
+
+  get epoch(): number {
+    return epochOf(this.configuration);
   }
 
   async get(key: string): Promise<string | null> {
@@ -158,22 +196,50 @@ export class Client {
   }
 
   /** Runs one command and returns the agreed answer (queued behind earlier calls). */
-  execute(command: KvCommand): Promise<Answer> {
-    const run = this.chain.then(() => this.send(command));
-    this.chain = run.catch(() => undefined);
+  async execute(command: KvCommand): Promise<Answer> {
+    const a = await this.executeOp(encodeKvCommand(command));
+    return { ...a, result: decodeKvResult(a.result) };
+  }
+
+  /**
+   * Submits a membership change (the client's key must be an admin's). Resolves with the
+   * replicas' verdict: the epoch the change starts and the slot after which it does, or why it was
+   * refused (nothing changed then).
+   */
+  async changeMembership(change: MembershipChange): Promise<Answer<ChangeResult>> {
+    const a = await this.executeOp(encodeSystemCommand({ kind: 'change', change }));
+    const result = decodeChangeResult(a.result);
+    if (!result) throw new ClientError('the replicas answered a membership change with something else');
+    return { ...a, result };
+  }
+
+  /** The replicated membership, read through the log: the current configuration and any pending change. */
+  async readMembership(): Promise<Answer<Membership>> {
+    const a = await this.executeOp(encodeSystemCommand({ kind: 'read-config' }));
+    try {
+      return { ...a, result: Membership.decode(a.result, this.configuration.clusterId) };
+    } catch (e) {
+      throw new ClientError(`the replicas answered read-config with something else: ${(e as Error).message}`);
+    }
+  }
+
+  /** Runs one raw operation (queued behind earlier calls). */
+  executeOp(op: Uint8Array): Promise<Answer<Uint8Array>> {
+    const run = this.queue.then(() => this.send(op));
+    this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private send(command: KvCommand): Promise<Answer> {
+  private send(op: Uint8Array): Promise<Answer<Uint8Array>> {
     if (this.closed) return Promise.reject(new ClientError('client is closed'));
     const ts = (this.lastTs = Math.max(this.lastTs + 1, Date.now() * 1000));
-    const op = encodeKvCommand(command);
     const request: ClientRequest = { clientId: this.id, ts, op, sig: this.signer.sign(this.auth.statements.request({ clientId: this.id, ts, op })) };
     const frame = encodeMessage({ type: 'request', request });
-    return new Promise<Answer>((resolve, reject) => {
-      const p: Pending = { request, quorum: new ReplyQuorum(this.auth, this.id, ts, this.cluster.config.f + 1), sentAt: performance.now(), resolve, reject, timers: [] };
+    return new Promise<Answer<Uint8Array>>((resolve, reject) => {
+      const quorum = new ReplyQuorum((epoch) => this.chain.authOf(epoch), this.id, ts, 0);
+      const p: Pending = { request, quorum, sentAt: performance.now(), heldBack: [], resolve, reject, timers: [] };
       this.pending = p;
-      this.transport.send(leaderOf(this.believedView, this.cluster.config), frame);
+      this.transport.send(leaderOf(this.believedView, this.configuration), frame);
       let wait = Math.max(this.opts.retryMs, Math.min(3 * (this.smoothedLatencyMs ?? 0), MAX_ADAPTIVE_RETRY_MS));
       const retry = () => {
         if (this.pending !== p) return;
@@ -187,7 +253,8 @@ export class Client {
           if (this.pending !== p) return;
           this.finish(p);
           const reachable = this.transport.connected().length;
-          reject(new ClientError(`no agreed answer within ${this.opts.operationTimeoutMs} ms (connected to ${reachable} of ${this.cluster.config.n} replicas; an answer needs ${this.cluster.config.f + 1} matching)`));
+          const { n, f } = this.configuration;
+          reject(new ClientError(`no agreed answer within ${this.opts.operationTimeoutMs} ms (connected to ${reachable} of ${n} replicas of epoch ${this.epoch}; an answer needs ${f + 1} matching)`));
         }, this.opts.operationTimeoutMs),
       );
     });
@@ -200,19 +267,62 @@ export class Client {
 
   private onFrame(from: number, frame: Uint8Array): void {
     const d = decodeMessage(frame);
-    if (!d.ok || d.message.type !== 'reply') return this.reject(d.ok ? `a replica sent a ${d.message.type}` : `malformed frame: ${d.reason}`);
+    if (!d.ok) return this.reject(`malformed frame: ${d.reason}`);
+    if (d.message.type === 'config-proof') return this.onConfigProof(from, d.message);
+    if (d.message.type !== 'reply') return this.reject(`a replica sent a ${d.message.type}`);
     const reply = d.message;
     if (reply.from !== from) return this.reject('reply signed for another replica than the sender');
     const p = this.pending;
     if (!p || reply.ts !== p.request.ts) return; // a late answer to an earlier request
+    this.count(p, reply);
+  }
+
+  private count(p: Pending, reply: ReplyMsg): void {
     const v = p.quorum.add(reply);
-    if (v.kind === 'rejected') return this.reject(v.reason);
+    if (v.kind === 'rejected') {
+      if (v.laterEpoch !== undefined && p.heldBack.length < MAX_HELD_BACK) {
+        p.heldBack.push(reply);
+        this.askForConfigurations(reply.from, v.laterEpoch);
+        return;
+      }
+      return this.reject(v.reason);
+    }
     if (v.kind === 'pending') return;
+    // A new epoch starts with a view change; views keep counting across epochs.
     this.believedView = Math.max(this.believedView, v.view);
     this.finish(p);
     const latencyMs = performance.now() - p.sentAt;
     this.smoothedLatencyMs = this.smoothedLatencyMs === undefined ? latencyMs : 0.875 * this.smoothedLatencyMs + 0.125 * latencyMs;
-    p.resolve({ result: decodeKvResult(v.result), slot: v.slot, view: v.view, latencyMs });
+    p.resolve({ result: v.result, slot: v.slot, view: v.view, epoch: v.epoch, latencyMs });
+  }
+
+  /** Asks `replica` (which signed in `epoch`) for the configurations since ours, at most once a second per epoch. */
+  private askForConfigurations(replica: number, epoch: number): void {
+    const now = performance.now();
+    if (this.querying && this.querying.epoch >= epoch && now - this.querying.at < 1000) return;
+    this.querying = { epoch, at: now };
+    this.transport.send(replica, encodeMessage({ type: 'config-query', since: this.epoch }));
+  }
+
+  /** Verifies each proof with the epoch before it; a wrong one is counted and ends the answer. */
+  private onConfigProof(from: number, m: ConfigProofMsg): void {
+    const before = this.epoch;
+    for (const link of m.links) {
+      const added = this.chain.extend(link, this.configuration.clusterId);
+      if (typeof added === 'string') {
+        this.reject(`configuration proof from replica ${from}: ${added}`);
+        break;
+      }
+    }
+    if (this.epoch === before) return;
+    this.querying = undefined;
+    this.transport.setMembers(this.configuration);
+    // The replies held back may count now; the rest wait for a later proof.
+    const p = this.pending;
+    if (!p) return;
+    const held = p.heldBack;
+    p.heldBack = [];
+    for (const reply of held) if (this.pending === p) this.count(p, reply);
   }
 
   private reject(reason: string): void {

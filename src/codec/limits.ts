@@ -2,6 +2,8 @@
  * Hard bounds on every field a peer or client can send. Decoding rejects anything larger before
  * the protocol sees it, so a Byzantine sender cannot make a replica allocate without bound.
  */
+import { MAX_LINKS_PER_PROOF } from '../core/messages.ts';
+
 export const limits = {
   /** Largest frame accepted from the network (bytes). */
   maxFrameBytes: 16 * 1024 * 1024,
@@ -17,6 +19,8 @@ export const limits = {
   maxReplicaId: 1_048_575,
   /** Most configuration proofs in one STATE (one per membership change since genesis). */
   maxEpochLinks: 4096,
+  /** Most configuration proofs in one answer to a client (it asks again for more). */
+  maxLinksPerProof: MAX_LINKS_PER_PROOF,
   /** Largest membership state in a configuration proof (bytes). */
   maxMembershipBytes: 256 * 1024,
   /** Most slots one VIEW-CHANGE may report (≥ the largest window anyone configures). */

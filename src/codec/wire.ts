@@ -36,6 +36,8 @@ const TAGS = {
   status: 9,
   decision: 10,
   state: 11,
+  'config-query': 12,
+  'config-proof': 13,
 } as const satisfies Record<Message['type'], number>;
 
 /** Why a frame was rejected; surfaces in logs and counters. */
@@ -71,6 +73,10 @@ export function toWire(m: Message): unknown[] {
       return [TAGS.decision, batchToWire(m.batch), decisionCertToWire(m.cert), m.from, m.sig];
     case 'state':
       return [TAGS.state, m.links.map(epochLinkToWire), checkpointCertToWire(m.checkpoint), m.snapshot, m.from, m.sig];
+    case 'config-query':
+      return [TAGS['config-query'], m.since];
+    case 'config-proof':
+      return [TAGS['config-proof'], m.links.map(epochLinkToWire)];
   }
 }
 
@@ -241,6 +247,14 @@ function fromWire(x: unknown): Message {
     case TAGS.state: {
       const [links, cp, snap, from, sig] = arr(f, 'state', 5);
       return { type: 'state', links: arr(links, 'state.links', undefined, limits.maxEpochLinks).map(epochLink), checkpoint: checkpointCert(cp), snapshot: bytes(snap, 'state.snapshot', { max: limits.maxSnapshotBytes }), from: replicaId(from, 'state.from'), sig: signature(sig, 'state.sig') };
+    }
+    case TAGS['config-query']: {
+      const [since] = arr(f, 'config-query', 1);
+      return { type: 'config-query', since: uint(since, 'config-query.since') };
+    }
+    case TAGS['config-proof']: {
+      const [links] = arr(f, 'config-proof', 1);
+      return { type: 'config-proof', links: arr(links, 'config-proof.links', undefined, limits.maxLinksPerProof).map(epochLink) };
     }
     default:
       return fail(`unknown message type tag ${String(tag)}`);

@@ -28,5 +28,9 @@ export function describeMessage(m: Message): string {
       return `DECISION s${m.cert.slot} v${m.cert.view} ${short(m.cert.digest)}`;
     case 'state':
       return `STATE ${m.checkpoint.seq} ${m.snapshot.length}B`;
+    case 'config-query':
+      return `CONFIG-QUERY since ${m.since}`;
+    case 'config-proof':
+      return `CONFIG-PROOF ${m.links.length} link(s)`;
   }
 }

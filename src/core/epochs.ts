@@ -18,19 +18,26 @@ import type { CheckpointCert, Digest, EpochLink } from './messages.ts';
 import { splitSnapshot, stateDigestFromParts } from './replicated-state.ts';
 
 export class EpochChain {
-  /** `epochs[e]` is epoch e's configuration and boundary. */
+  /** `epochs[i]` is epoch base + i's configuration and boundary. */
   private readonly epochs: EpochConfig[];
-  /** `links[e − 1]` proves epoch e. */
+  /** `proofs[i]` proves epoch base + i + 1. */
   private readonly proofs: EpochLink[] = [];
   private readonly auths = new Map<number, Auth>();
+  /** The epoch the chain starts from: 0 (genesis) for replicas; a client may start later. */
+  readonly base: number;
 
+  /**
+   * `genesisDigest` is the state digest at slot 0 (what the seq-0 checkpoint certifies); a chain
+   * that starts from a later configuration the user trusts (a client's fetched file) has none.
+   */
   constructor(
-    genesis: EpochConfig,
-    private readonly genesisAuth: Auth,
-    private readonly genesisDigest: Digest,
+    first: EpochConfig,
+    private readonly firstAuth: Auth,
+    private readonly genesisDigest?: Digest,
   ) {
-    this.epochs = [genesis];
-    this.auths.set(0, genesisAuth);
+    this.base = epochOf(first.config);
+    this.epochs = [first];
+    this.auths.set(this.base, firstAuth);
   }
 
   get latest(): EpochConfig {
@@ -38,12 +45,12 @@ export class EpochChain {
   }
 
   get(epoch: number): EpochConfig | undefined {
-    return this.epochs[epoch];
+    return epoch < this.base ? undefined : this.epochs[epoch - this.base];
   }
 
   /** The proofs of epochs above `epoch`, oldest first (what a peer in `epoch` needs to follow us). */
   linksAbove(epoch: number): EpochLink[] {
-    return this.proofs.slice(Math.max(0, epoch));
+    return this.proofs.slice(Math.max(0, epoch - this.base));
   }
 
   get links(): readonly EpochLink[] {
@@ -54,9 +61,9 @@ export class EpochChain {
   authOf(epoch: number): Auth | undefined {
     let a = this.auths.get(epoch);
     if (!a) {
-      const e = this.epochs[epoch];
+      const e = this.get(epoch);
       if (!e) return undefined;
-      a = this.genesisAuth.forConfig(e.config);
+      a = this.firstAuth.forConfig(e.config);
       this.auths.set(epoch, a);
     }
     return a;
@@ -67,14 +74,14 @@ export class EpochChain {
    * `cert.epoch` on a sequence number inside that epoch's slots.
    */
   checkCheckpoint(cert: CheckpointCert): string | null {
-    if (cert.seq === 0) return this.genesisAuth.checkCheckpointCert(cert, 0, this.genesisDigest);
-    const e = this.epochs[cert.epoch];
-    if (!e) return `checkpoint certificate of epoch ${cert.epoch}, not known here (latest ${this.epochs.length - 1})`;
+    if (cert.seq === 0) return this.genesisDigest ? this.firstAuth.checkCheckpointCert(cert, 0, this.genesisDigest) : 'the genesis checkpoint, not known here';
+    const e = this.get(cert.epoch);
+    if (!e) return `checkpoint certificate of epoch ${cert.epoch}, not known here (latest ${epochOf(this.latest.config)})`;
     if (cert.seq <= e.activatedAt) return `checkpoint ${cert.seq} precedes epoch ${cert.epoch}, which starts after slot ${e.activatedAt}`;
-    const after = this.epochs[cert.epoch + 1];
+    const after = this.get(cert.epoch + 1);
     if (after && cert.seq > after.activatedAt) return `checkpoint ${cert.seq} of epoch ${cert.epoch}, which ended at slot ${after.activatedAt}`;
     const auth = this.authOf(cert.epoch)!;
-    return auth.checkCheckpointCert(cert, auth.quorums.q, this.genesisDigest);
+    return auth.checkCheckpointCert(cert, auth.quorums.q, this.genesisDigest ?? new Uint8Array(0));
   }
 
   /**
@@ -90,11 +97,14 @@ export class EpochChain {
       return `configuration proof: ${(e as Error).message}`;
     }
     const epoch = epochOf(m.current.config);
-    if (epoch < this.epochs.length) {
-      const known = this.proofs[epoch - 1];
+    const nextEpoch = this.base + this.epochs.length;
+    // Epochs up to the base are taken on trust (genesis, or the file a client started from).
+    if (epoch <= this.base) return 'known';
+    if (epoch < nextEpoch) {
+      const known = this.proofs[epoch - this.base - 1];
       return known && bytesEqual(known.membership, link.membership) ? 'known' : `configuration proof for epoch ${epoch} differs from the one verified here`;
     }
-    if (epoch !== this.epochs.length) return `configuration proof for epoch ${epoch}, but the next one here is ${this.epochs.length}`;
+    if (epoch !== nextEpoch) return `configuration proof for epoch ${epoch}, but the next one here is ${nextEpoch}`;
     if (m.next) return 'configuration proof: a boundary state with a change still pending';
     if (link.cert.epoch !== epoch - 1) return `configuration proof for epoch ${epoch} certified by epoch ${link.cert.epoch}`;
     if (link.cert.seq !== m.current.activatedAt) return `configuration proof: certificate at ${link.cert.seq}, boundary at ${m.current.activatedAt}`;

@@ -217,5 +217,31 @@ export type ReplicaMessage =
   | DecisionMsg
   | StateMsg;
 
-export type Message = RequestMsg | ReplyMsg | ReplicaMessage;
+/**
+ * A client asks a replica for the configurations after epoch `since` (it saw a reply signed in an
+ * epoch it does not know, or lost its replicas to a membership change).
+ */
+export interface ConfigQueryMsg {
+  type: 'config-query';
+  since: number;
+}
+
+/**
+ * The answer: the proofs of the configurations after `since`, oldest first (at most a bounded
+ * number; the client asks again from the last). Unsigned: each proof is checked with the epoch
+ * before it, which the client knows, so a lying replica can only send proofs that fail.
+ */
+export const MAX_LINKS_PER_PROOF = 64;
+
+export interface ConfigProofMsg {
+  type: 'config-proof';
+  links: EpochLink[];
+}
+
+export type Message = RequestMsg | ReplyMsg | ConfigQueryMsg | ConfigProofMsg | ReplicaMessage;
 export type MessageType = Message['type'];
+
+/** Messages between replicas (everything but requests, replies and a client's configuration queries). */
+export function isReplicaMessage(m: Message): m is ReplicaMessage {
+  return m.type !== 'request' && m.type !== 'reply' && m.type !== 'config-query' && m.type !== 'config-proof';
+}

@@ -203,11 +203,17 @@ export class ReplicaState {
    * is known here (so a joining replica hears the checkpoint that starts its epoch).
    */
   peers(): ReplicaId[] {
-    const ids = new Set(this.config.replicas.map((r) => r.id));
-    const m = this.app.membership;
-    for (const e of [m.current, m.next]) if (e && epochOf(e.config) > this.epoch) for (const r of e.config.replicas) ids.add(r.id);
+    const ids = new Set(this.knownConfigurations().flatMap((c) => c.replicas.map((r) => r.id)));
     ids.delete(this.id);
     return [...ids].sort((a, b) => a - b);
+  }
+
+  /** The current epoch's configuration, then any later one executed here (a pending change's). */
+  knownConfigurations(): ClusterConfig[] {
+    const configs = [this.config];
+    const m = this.app.membership;
+    for (const e of [m.current, m.next]) if (e && epochOf(e.config) > epochOf(configs[configs.length - 1]!)) configs.push(e.config);
+    return configs;
   }
 
   get leader(): ReplicaId {

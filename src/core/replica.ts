@@ -45,7 +45,7 @@ import type { Membership } from './membership.ts';
 import type { DurableState } from './durable.ts';
 import { checkInvariants } from './invariants.ts';
 import type { Input, Outputs } from './io.ts';
-import type { Digest, EpochLink, ReplicaMessage } from './messages.ts';
+import { MAX_LINKS_PER_PROOF, type ConfigProofMsg, type Digest, type EpochLink, type ReplicaMessage } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
 import { ReplicaState, type ReplicaCounter } from './replica-state.ts';
 import { ReplicatedState } from './replicated-state.ts';
@@ -129,6 +129,14 @@ export class Replica {
     return this.s.peers();
   }
 
+  /**
+   * The configurations a transport should connect by: the current epoch's and any later one known
+   * here (a scheduled change's next epoch), so joining members are reached before their epoch.
+   */
+  knownConfigurations(): ClusterConfig[] {
+    return this.s.knownConfigurations();
+  }
+
   /** The replicated membership: the current configuration, a pending change, its boundary. */
   get membership(): Membership {
     return this.s.app.membership;
@@ -137,6 +145,11 @@ export class Replica {
   /** Proofs of every configuration after genesis verified here (what `byzpax config fetch` and joiners need). */
   get epochLinks(): readonly EpochLink[] {
     return this.s.chain.links;
+  }
+
+  /** The answer to a client that knows the configurations up to epoch `since` (see ConfigQueryMsg). */
+  configProof(since: number): ConfigProofMsg {
+    return { type: 'config-proof', links: this.s.chain.linksAbove(since).slice(0, MAX_LINKS_PER_PROOF) };
   }
 
   /** One input in, everything it causes out. */

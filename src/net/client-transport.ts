@@ -4,7 +4,7 @@
  * delivers replica frames tagged with the replica that sent them. Dialling starts at construction.
  */
 import type { Logger } from 'pino';
-import type { NetMembers } from './members.ts';
+import { PeerDirectory, type NetMembers } from './members.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
 import { HandshakeDialler } from './handshake.ts';
@@ -17,7 +17,8 @@ import { OutboundLink } from './outbound-link.ts';
 
 export interface ClientTransportOptions {
   config: NetMembers;
-  urls: string[];
+  /** `urls[i]` is the endpoint of `config.replicas[i]`; absent: each replica's `address`. */
+  urls?: string[];
   /** This client's id (its key must be listed in the cluster). */
   id: number;
   signer: Signer;
@@ -34,37 +35,63 @@ export class ClientTransport {
   onFrame: (from: number, frame: Uint8Array) => void = () => undefined;
   readonly limits: TransportLimits;
   private readonly log: NetLog;
-  private readonly links: OutboundLink[] = [];
+  private readonly links = new Map<number, OutboundLink>();
   private readonly heartbeat: Heartbeat;
   private readonly waiters = new Set<() => void>();
+  private readonly peers: PeerDirectory;
+  private readonly dialler: HandshakeDialler;
+  private faults: LinkFaults;
   private closing: Promise<void> | undefined;
 
   constructor(opts: ClientTransportOptions) {
     const { config, urls, id, signer, verifier } = opts;
-    if (urls.length !== config.n) throw new Error(`${urls.length} replica URLs for n=${config.n}`);
+    if (urls && urls.length !== config.replicas.length) throw new Error(`${urls.length} replica URLs for ${config.replicas.length} replicas`);
     this.verifier = verifier;
     this.limits = resolveLimits(opts.limits);
     this.log = new NetLog(opts.logger);
     this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, this.log);
-    const faults = validateFaults(opts.faults ?? {});
-    const dialler = new HandshakeDialler(config, { role: 'client', id }, signer, verifier);
+    this.faults = validateFaults(opts.faults ?? {});
+    this.peers = new PeerDirectory(urls ? { ...config, replicas: config.replicas.map((r, i) => ({ ...r, address: urls[i]! })) } : config);
+    this.dialler = new HandshakeDialler(this.peers, { role: 'client', id }, signer, verifier);
+    this.syncLinks();
+  }
+
+  /**
+   * Follows a membership change: dials the replicas of `config` not dialled yet and closes the
+   * links to replicas no longer in it.
+   */
+  setMembers(config: NetMembers): void {
+    if (this.closing) return;
+    this.peers.update([config]);
+    this.syncLinks();
+  }
+
+  private syncLinks(): void {
+    const wanted = new Set(this.peers.replicaIds());
+    for (const [r, link] of this.links) {
+      if (wanted.has(r) && this.peers.addressOf(r) === link.url) continue;
+      this.links.delete(r);
+      void link.close();
+    }
     const limits = this.limits;
-    for (let r = 0; r < config.n; r++) {
+    for (const r of wanted) {
+      const url = this.peers.addressOf(r);
+      if (this.links.has(r) || !url) continue;
       const link = new OutboundLink({
-        url: urls[r]!,
+        url,
         server: r,
-        dialler,
+        dialler: this.dialler,
         limits,
         log: this.log,
         heartbeat: this.heartbeat,
-        faults,
+        faults: this.faults,
         // A Byzantine replica must not flood a client either: replies are bounded like requests.
         receive: { maxFrameBytes: limits.maxClientFrameBytes, limiter: () => InboundLimiter.forReplica(limits), onFrame: (frame) => this.deliver(r, frame) },
         onUp: () => this.notify(),
       });
-      this.links.push(link);
+      this.links.set(r, link);
+      link.start();
     }
-    for (const link of this.links) link.start();
   }
 
   /** Drop reasons, handshake rejections and disconnects, by reason. */
@@ -101,10 +128,10 @@ export class ClientTransport {
   send(to: number | 'all', frame: Uint8Array): void {
     try {
       if (to === 'all') {
-        for (const link of this.links) link.send(frame);
+        for (const link of this.links.values()) link.send(frame);
         return;
       }
-      const link = this.links[to];
+      const link = this.links.get(to);
       if (!link) return this.log.event('drop: bad destination', { to });
       link.send(frame);
     } catch (e) {
@@ -114,20 +141,21 @@ export class ClientTransport {
 
   /** Replicas with an authenticated link (sorted). */
   connected(): number[] {
-    return this.links.filter((l) => l.isUp()).map((l) => l.server);
+    return [...this.links.values()].filter((l) => l.isUp()).map((l) => l.server).sort((a, b) => a - b);
   }
 
   /** Replaces the emulated faults of the link to `replica` (or every link). */
   setLinkFaults(replica: number | 'all', faults: LinkFaults): void {
     const f = validateFaults(faults);
-    for (const link of this.links) if (replica === 'all' || link.server === replica) link.setFaults(f);
+    if (replica === 'all') this.faults = f;
+    for (const link of this.links.values()) if (replica === 'all' || link.server === replica) link.setFaults(f);
   }
 
   /** Closes every link and stops reconnecting. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.heartbeat.stop();
-      await Promise.all(this.links.map((l) => l.close()));
+      await Promise.all([...this.links.values()].map((l) => l.close()));
       for (const w of [...this.waiters]) w();
     })();
     return this.closing;

@@ -29,7 +29,7 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
-import type { NetMembers } from './members.ts';
+import { PeerDirectory, type NetMembers } from './members.ts';
 
 /**
  * Domain tag of every handshake message: distinct from the protocol's statement tag
@@ -107,29 +107,29 @@ const isBytes = (v: unknown, len: number): v is Uint8Array => v instanceof Uint8
 
 /** The server side: issues challenges and checks HELLOs. One per listening replica. */
 export class HandshakeServer {
-  private readonly clientKeys: Map<number, Uint8Array>;
+  private readonly peers: PeerDirectory;
   /** Dialler nonces of recent successful handshakes: a reused nonce is refused (bounded memory). */
   private readonly seenNonces: LruCache<string, true>;
 
   constructor(
-    private readonly config: NetMembers,
+    members: NetMembers | PeerDirectory,
     readonly serverId: number,
     private readonly signer: Pick<Signer, 'sign'>,
     private readonly verifier: Pick<SignatureVerifier, 'verify'>,
     replayCacheEntries = 4096,
   ) {
-    this.clientKeys = new Map(config.clients.map((c) => [c.id, c.publicKey]));
+    this.peers = PeerDirectory.of(members);
     this.seenNonces = new LruCache(replayCacheEntries);
   }
 
   newChallenge(): { nonce: Uint8Array; message: Uint8Array } {
     const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
-    return { nonce, message: encodeChallenge(this.config.clusterId, this.serverId, nonce) };
+    return { nonce, message: encodeChallenge(this.peers.clusterId, this.serverId, nonce) };
   }
 
   /** Checks a HELLO answering the challenge `nonceS`; on success returns the WELCOME to send. */
   acceptHello(nonceS: Uint8Array, bytes: Uint8Array): HandshakeResult<{ peer: PeerIdentity; welcome: Uint8Array }> {
-    const { clusterId } = this.config;
+    const { clusterId } = this.peers;
     const d = decode(bytes, 'hello', 9, clusterId);
     if (!d.ok) return d;
     const [, , , role, id, serverId, echoed, nonceD, sig] = d.value;
@@ -139,10 +139,11 @@ export class HandshakeServer {
     if (serverId !== this.serverId) return fail('wrong replica');
     if (!bytesEqual(echoed, nonceS)) return fail('stale nonce');
     const peer: PeerIdentity = { role, id };
-    const key = role === 'replica' ? this.config.replicas[id]?.publicKey : this.clientKeys.get(id);
-    if (!key) return fail('unknown id');
+    const keys = role === 'replica' ? this.peers.keysOfReplica(id) : this.peers.keysOfClient(id);
+    if (keys.length === 0) return fail('unknown id');
     if (role === 'replica' && id === this.serverId) return fail('self connection');
-    if (!this.verifier.verify(key, helloStatement(clusterId, 'dialler', peer, serverId, nonceS, nonceD), sig)) return fail('bad signature');
+    const statement = helloStatement(clusterId, 'dialler', peer, serverId, nonceS, nonceD);
+    if (!keys.some((key) => this.verifier.verify(key, statement, sig))) return fail('bad signature');
     const nonceKey = toHex(nonceD);
     if (this.seenNonces.has(nonceKey)) return fail('replayed nonce');
     this.seenNonces.set(nonceKey, true);
@@ -160,16 +161,20 @@ export interface DiallerState {
 
 /** The dialling side (a replica dialling a peer, or a client). */
 export class HandshakeDialler {
+  private readonly peers: PeerDirectory;
+
   constructor(
-    private readonly config: NetMembers,
+    members: NetMembers | PeerDirectory,
     readonly self: PeerIdentity,
     private readonly signer: Pick<Signer, 'sign'>,
     private readonly verifier: Pick<SignatureVerifier, 'verify'>,
-  ) {}
+  ) {
+    this.peers = PeerDirectory.of(members);
+  }
 
   /** Answers a CHALLENGE from the replica we meant to reach (`serverId`). */
   answerChallenge(serverId: number, bytes: Uint8Array): HandshakeResult<{ hello: Uint8Array; state: DiallerState }> {
-    const { clusterId } = this.config;
+    const { clusterId } = this.peers;
     const d = decode(bytes, 'challenge', 5, clusterId);
     if (!d.ok) return d;
     const [, , , claimed, nonceS] = d.value;
@@ -183,14 +188,15 @@ export class HandshakeDialler {
 
   /** Checks the WELCOME: signed by `state.serverId`'s key over this very handshake. */
   checkWelcome(state: DiallerState, bytes: Uint8Array): HandshakeResult<void> {
-    const { clusterId } = this.config;
+    const { clusterId } = this.peers;
     const d = decode(bytes, 'welcome', 4, clusterId);
     if (!d.ok) return d;
     const sig = d.value[3];
     if (!(sig instanceof Uint8Array)) return fail('malformed');
-    const key = this.config.replicas[state.serverId]?.publicKey;
-    if (!key) return fail('unknown id');
-    if (!this.verifier.verify(key, helloStatement(clusterId, 'server', this.self, state.serverId, state.nonceS, state.nonceD), sig)) return fail('bad signature');
+    const keys = this.peers.keysOfReplica(state.serverId);
+    if (keys.length === 0) return fail('unknown id');
+    const statement = helloStatement(clusterId, 'server', this.self, state.serverId, state.nonceS, state.nonceD);
+    if (!keys.some((key) => this.verifier.verify(key, statement, sig))) return fail('bad signature');
     return { ok: true, value: undefined };
   }
 }

@@ -56,6 +56,10 @@ export class OutboundLink {
     return this.o.server;
   }
 
+  get url(): string {
+    return this.o.url;
+  }
+
   isUp(): boolean {
     return this.up;
   }

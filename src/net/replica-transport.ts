@@ -14,7 +14,7 @@
  * inbound rate are dropped and counted; the protocol retransmits what matters (STATUS).
  */
 import type { Logger } from 'pino';
-import type { NetMembers } from './members.ts';
+import { PeerDirectory, type NetMembers } from './members.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
 import { HandshakeDialler, HandshakeServer } from './handshake.ts';
@@ -30,9 +30,15 @@ export { defaultTransportLimits, type TransportLimits } from './limits.ts';
 export type { LinkFaults } from './link-faults.ts';
 
 export interface ReplicaTransportOptions {
-  config: NetMembers;
-  /** `urls[i]` is replica i's endpoint; this replica listens on the host:port of `urls[id]`. */
-  urls: string[];
+  /** The configuration(s) whose replicas to dial and whose replicas and clients to let in. */
+  config: NetMembers | readonly NetMembers[];
+  /**
+   * `urls[i]` is the endpoint of `config.replicas[i]` (for configurations without addresses);
+   * otherwise each replica's `address` is used.
+   */
+  urls?: string[];
+  /** Where this replica listens (default: its own address in the configuration). */
+  listenUrl?: string;
   id: number;
   signer: Signer;
   verifier: SignatureVerifier;
@@ -56,30 +62,34 @@ export class ReplicaTransport {
   private readonly inboundClients = new Map<number, InboundConnection>();
   private readonly listener: Listener;
   private readonly heartbeat: Heartbeat;
+  private readonly peers: PeerDirectory;
+  private readonly dialler: HandshakeDialler;
+  /** Faults for links made later (setLinkFaults('all') changes them too). */
+  private faults: LinkFaults;
+  /** Signs this replica's handshakes; replaced when its key rotates (setSigner). */
+  private signer: Signer;
   private started = false;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ReplicaTransportOptions) {
-    const { config, urls, id, signer, verifier } = opts;
-    if (!Number.isInteger(id) || id < 0 || id >= config.n) throw new Error(`replica id ${id} is not in 0..${config.n - 1}`);
-    if (urls.length !== config.n) throw new Error(`${urls.length} replica URLs for n=${config.n}`);
+    const { id, verifier } = opts;
+    if (!Number.isInteger(id) || id < 0) throw new Error(`replica id ${id} is not a non-negative integer`);
+    this.signer = opts.signer;
+    this.peers = new PeerDirectory(withUrls(opts.config, opts.urls));
+    const listenUrl = opts.listenUrl ?? this.peers.addressOf(id);
+    if (!listenUrl) throw new Error(`replica ${id} has no address in the configuration and no listen URL was given`);
     this.limits = resolveLimits(opts.limits);
     this.log = new NetLog(opts.logger);
     this.heartbeat = new Heartbeat(this.limits.pingIntervalMs, this.log);
-    const faults = validateFaults(opts.faults ?? {});
-    const dialler = new HandshakeDialler(config, { role: 'replica', id }, signer, verifier);
-    for (let peer = 0; peer < config.n; peer++) {
-      if (peer === id) continue;
-      this.links.set(
-        peer,
-        new OutboundLink({ url: urls[peer]!, server: peer, dialler, limits: this.limits, log: this.log, heartbeat: this.heartbeat, faults }),
-      );
-    }
-    const { host, port } = listenAddress(urls[id]!);
+    this.faults = validateFaults(opts.faults ?? {});
+    const signer = { sign: (m: Uint8Array) => this.signer.sign(m) };
+    this.dialler = new HandshakeDialler(this.peers, { role: 'replica', id }, signer, verifier);
+    this.syncLinks();
+    const { host, port } = listenAddress(listenUrl);
     this.listener = new Listener({
       host: opts.listenHost ?? host,
       port,
-      handshake: new HandshakeServer(config, id, signer, verifier),
+      handshake: new HandshakeServer(this.peers, id, signer, verifier),
       limits: this.limits,
       log: this.log,
       heartbeat: this.heartbeat,
@@ -97,6 +107,55 @@ export class ReplicaTransport {
   /** Counts by kind; `refused` is everything peers sent that this transport refused. */
   get countsByKind(): Readonly<Record<NetEventKind, number>> {
     return this.log.byKind;
+  }
+
+  /**
+   * Follows a membership change: dials the replicas of `configs` it does not dial yet, closes the
+   * links and connections of replicas and clients no longer in any of them, and lets in only
+   * their keys from now on. Links to replicas that stay are kept as they are.
+   */
+  setMembers(configs: readonly NetMembers[]): void {
+    if (this.closing) return;
+    this.peers.update(configs);
+    this.syncLinks();
+    for (const [id, conn] of this.inboundReplicas) if (this.peers.keysOfReplica(id).length === 0) conn.close(CLOSE.policy, 'no longer a member');
+    for (const [id, conn] of this.inboundClients) if (!this.peers.hasClient(id)) conn.close(CLOSE.policy, 'no longer a client');
+  }
+
+  /** Handshakes from now on are signed with `signer` (after this replica's key rotated). */
+  setSigner(signer: Signer): void {
+    this.signer = signer;
+  }
+
+  /** How many replicas `send('all', …)` reaches (every known replica but itself). */
+  get peerCount(): number {
+    return this.links.size;
+  }
+
+  /** Replicas this transport dials (every known replica but itself), sorted. */
+  knownPeers(): number[] {
+    return [...this.links.keys()].sort((a, b) => a - b);
+  }
+
+  private syncLinks(): void {
+    const wanted = new Set(this.peers.replicaIds().filter((r) => r !== this.opts.id));
+    for (const [peer, link] of this.links) {
+      const url = this.peers.addressOf(peer);
+      if (wanted.has(peer) && url === link.url) continue;
+      this.links.delete(peer);
+      void link.close();
+    }
+    for (const peer of wanted) {
+      if (this.links.has(peer)) continue;
+      const url = this.peers.addressOf(peer);
+      if (!url) {
+        this.log.event('drop: bad destination', { to: peer, why: 'no address' });
+        continue;
+      }
+      const link = new OutboundLink({ url, server: peer, dialler: this.dialler, limits: this.limits, log: this.log, heartbeat: this.heartbeat, faults: this.faults });
+      this.links.set(peer, link);
+      if (this.started) link.start();
+    }
   }
 
   /** Listens on urls[id], then starts dialling every other replica. */
@@ -169,6 +228,7 @@ export class ReplicaTransport {
   setLinkFaults(peer: number | 'all', faults: LinkFaults): void {
     const f = validateFaults(faults);
     if (peer === 'all') {
+      this.faults = f;
       for (const link of this.links.values()) link.setFaults(f);
       return;
     }
@@ -218,4 +278,14 @@ export class ReplicaTransport {
       this.log.event('frame handler threw', { role: conn.peer.role, id: conn.peer.id, err: e }, 'error');
     }
   }
+}
+
+/** The configurations with `urls[i]` as the address of their i-th replica, where given. */
+function withUrls(config: NetMembers | readonly NetMembers[], urls: string[] | undefined): NetMembers[] {
+  const list = Array.isArray(config) ? [...(config as readonly NetMembers[])] : [config as NetMembers];
+  if (!urls) return list;
+  return list.map((c) => {
+    if (urls.length !== c.replicas.length) throw new Error(`${urls.length} replica URLs for ${c.replicas.length} replicas`);
+    return { ...c, replicas: c.replicas.map((r, i) => ({ ...r, address: urls[i]! })) };
+  });
 }

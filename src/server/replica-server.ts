@@ -19,14 +19,15 @@ import type { StateMachine } from '../core/state-machine.ts';
 import type { Cluster } from '../cluster/cluster-file.ts';
 import { decodeMessage, encodeMessage } from '../codec/wire.ts';
 import type { SignFn, VerifyFn } from '../core/auth.ts';
-import { leaderOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
+import { epochOf, leaderOf, memberOf, type ClusterConfig, type ProtocolParams } from '../core/config.ts';
 import { persistOf, release, type Network, type StepObserver } from '../core/driver.ts';
 import type { DurableState } from '../core/durable.ts';
+import { isReplicaMessage } from '../core/messages.ts';
 import { mayBeRelayed, type Input, type Outputs, type PersistOp, type ProtocolEvent } from '../core/io.ts';
 import type { ProtocolNode, StartedNode } from '../core/node.ts';
 import type { Replica } from '../core/replica.ts';
 import { HonestNode, startHonestNode } from '../core/restart.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
 import { ReplicaTransport, type LinkFaults, type TransportLimits } from '../net/replica-transport.ts';
@@ -64,6 +65,19 @@ export interface ReplicaServerOptions {
   metricsPort?: number;
   /** The address metrics listen on (default 127.0.0.1: metrics say a lot about a replica). */
   metricsHost?: string;
+  /**
+   * Where to listen when the genesis file does not list this replica (one joining after a
+   * membership change; its address is in the replicated configuration it has yet to learn).
+   */
+  listenUrl?: string;
+  /**
+   * A later configuration (written by `byzpax config fetch`) to find peers by until this replica
+   * has verified one at least as recent itself. Only addresses and keys to connect with: the
+   * protocol trusts nothing in it.
+   */
+  peerHints?: ClusterConfig;
+  /** Keys this replica will hold after a key rotation (it signs with the one its entry lists). */
+  nextSeeds?: Uint8Array[];
 }
 
 /** What a node in a replica's place is built from. */
@@ -102,6 +116,11 @@ export interface ReplicaStatus {
   /** Protocol bytes this replica sent to peers and clients, and received from them. */
   bytesOut: number;
   bytesIn: number;
+  /** The epoch this replica is in, whether it votes in it, and the epoch's members and f. */
+  epoch: number;
+  member: boolean;
+  members: number[];
+  f: number;
   /** Process CPU time (ms) and resident memory (bytes). */
   cpuMs: number;
   rssBytes: number;
@@ -138,7 +157,11 @@ export class ReplicaServer {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly signer: Signer;
+  /** Every key this replica holds (its first, then rotation keys), by public key (hex). */
+  private readonly signers: Signer[];
   private readonly verifier: SignatureVerifier;
+  /** The configurations the transport was last given, as `epoch/nextEpoch`: changes on a membership change. */
+  private membershipKey = '';
   private bytesOut = 0;
   private bytesIn = 0;
   /** Records (decisions, prepare certificates, checkpoints) not yet handed to storage (see emit). */
@@ -160,21 +183,25 @@ export class ReplicaServer {
     const { cluster, id } = opts;
     this.log = opts.logger.child({ replica: id });
     const signer = (this.signer = new Signer(opts.seed));
+    this.signers = [signer, ...(opts.nextSeeds ?? []).map((seed) => new Signer(seed))];
     const verifier = (this.verifier = new SignatureVerifier());
     const durable = storage.load();
     const params = { ...realTimeParams, ...cluster.params, ...opts.params };
+    const moreSigners = this.signers.slice(1);
     const started = opts.node
       ? opts.node.start({ id, config: cluster.config, params, signer, verifier, durable, app: opts.app })
-      : startHonestNode({ id, config: cluster.config, params, signer, verifier, app: opts.app() }, durable);
+      : startHonestNode({ id, config: cluster.config, params, signer, ...(moreSigners.length > 0 ? { moreSigners } : {}), verifier, app: opts.app() }, durable);
     this.node = started.node;
     this.startOutputs = started.outputs;
     this.replica = started.node instanceof HonestNode ? started.node.replica : undefined;
     if (opts.node) this.log.warn({ strategy: opts.node.label }, 'BYZANTINE: this replica runs an attack, not the protocol');
+    const configs = this.networkConfigs();
+    this.membershipKey = epochsOf(configs);
     this.transport = new ReplicaTransport({
-      config: cluster.config,
-      urls: cluster.urls,
+      config: configs,
+      ...(opts.listenUrl ? { listenUrl: opts.listenUrl } : {}),
       id,
-      signer,
+      signer: this.currentSigner(),
       verifier,
       logger: this.log.child({ component: 'net' }),
       ...(opts.limits ? { limits: opts.limits } : {}),
@@ -199,8 +226,47 @@ export class ReplicaServer {
       server.log.info({ port: server.metricsServer.port }, 'metrics on /metrics');
     }
     server.timer = setInterval(() => server.onTick(), opts.tickMs ?? 10);
-    server.log.info({ view: server.node.view, leader: leaderOf(server.node.view, opts.cluster.config), url: opts.cluster.urls[opts.id] }, 'replica started');
+    server.log.info({ view: server.node.view, leader: server.leader, epoch: server.replica?.epoch ?? 0, member: server.replica?.isMember ?? true }, 'replica started');
     return server;
+  }
+
+  /** The configuration this replica is in: the honest replica's current one, else genesis. */
+  get configuration(): ClusterConfig {
+    return this.replica?.configuration ?? this.opts.cluster.config;
+  }
+
+  private get leader(): number {
+    return leaderOf(this.node.view, this.configuration);
+  }
+
+  /**
+   * Whom the transport connects to: the configurations the replica knows (its epoch's and a
+   * scheduled next one), and the peer hints until the replica has reached their epoch.
+   */
+  private networkConfigs(): ClusterConfig[] {
+    const configs = this.replica?.knownConfigurations() ?? [this.opts.cluster.config];
+    const hints = this.opts.peerHints;
+    const latest = epochOf(configs[configs.length - 1]!);
+    return hints && epochOf(hints) > latest ? [...configs, hints] : configs;
+  }
+
+  /** The key this replica's entry in its current configuration lists (after a rotation, the new one). */
+  private currentSigner(): Signer {
+    const me = memberOf(this.configuration, this.opts.id);
+    return (me && this.signers.find((s) => bytesEqual(s.publicKey, me.publicKey))) ?? this.signer;
+  }
+
+  /** After a step that changed the membership: tell the transport whom to connect to now. */
+  private followMembership(): void {
+    const r = this.replica;
+    if (!r) return;
+    const configs = this.networkConfigs();
+    const key = epochsOf(configs);
+    if (key === this.membershipKey) return;
+    this.membershipKey = key;
+    this.transport.setMembers(configs);
+    this.transport.setSigner(this.currentSigner());
+    this.log.info({ epoch: r.epoch, member: r.isMember, members: r.configuration.replicas.map((m) => m.id), peers: this.transport.knownPeers() }, 'membership changed: peers updated');
   }
 
   get id(): number {
@@ -230,7 +296,7 @@ export class ReplicaServer {
     return {
       id: this.opts.id,
       view: this.node.view,
-      leader: leaderOf(this.node.view, this.opts.cluster.config),
+      leader: this.leader,
       normal: this.replica ? this.replica.status === 'normal' : true,
       executed: this.node.executed,
       stateDigest: this.stateDigestHex(),
@@ -250,6 +316,10 @@ export class ReplicaServer {
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
       externalBytes: mem.external,
+      epoch: this.replica?.epoch ?? 0,
+      member: this.replica?.isMember ?? true,
+      members: this.configuration.replicas.map((m) => m.id),
+      f: this.configuration.f,
     };
   }
 
@@ -285,13 +355,14 @@ export class ReplicaServer {
     if (!decoded.ok) return this.dropFrame(`malformed frame: ${decoded.reason}`, who);
     const m = decoded.message;
     if ('client' in source) {
+      if (m.type === 'config-query') return this.answerConfigQuery(source.client, m.since);
       // Clients may only send their own requests; everything else from them is noise or an attack.
       if (m.type !== 'request') return this.dropFrame(`a client sent a ${m.type} message`, who);
       if (m.request.clientId !== source.client) return this.dropFrame(`client ${source.client} sent a request signed as client ${m.request.clientId}`, who);
       if (this.queue.length >= MAX_QUEUED_INPUTS) return this.dropFrame('input queue full (client request shed)', who);
       return this.enqueue({ kind: 'request', message: m });
     }
-    if (m.type === 'reply') return this.dropFrame('a replica sent a reply to a replica', who);
+    if (m.type !== 'request' && !isReplicaMessage(m)) return this.dropFrame(`a replica sent a ${m.type} to a replica`, who);
     // A backup relays a client's request to the leader; the core checks the client's signature.
     if (m.type === 'request') return this.enqueue({ kind: 'request', message: m });
     // The core says which messages must come from their author (`mayBeRelayed`).
@@ -300,6 +371,14 @@ export class ReplicaServer {
     }
     if (this.queue.length >= MAX_QUEUED_INPUTS * 2) return this.dropFrame('input queue full', who);
     this.enqueue({ kind: 'message', message: m });
+  }
+
+  /** A client behind a membership change asks for the proofs of the configurations since its own. */
+  private answerConfigQuery(clientId: number, since: number): void {
+    if (!this.replica) return; // a Byzantine node stays quiet (its clients ask the others)
+    const frame = encodeMessage(this.replica.configProof(since));
+    this.bytesOut += frame.byteLength;
+    this.transport.sendToClient(clientId, frame);
   }
 
   private dropFrame(reason: string, who: string): void {
@@ -371,12 +450,13 @@ export class ReplicaServer {
     }
     // A Byzantine node's undecodable frames, produced by any of the batch's steps, go out with it.
     this.transport.batch(() => release(outputs, this.node.takeRawFrames?.(), this.network, this.observer));
+    this.followMembership();
   }
 
   private readonly network: Network = {
     send: (s) => {
       const frame = encodeMessage(s.message);
-      this.bytesOut += frame.byteLength * (s.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+      this.bytesOut += frame.byteLength * (s.to === 'all' ? this.transport.peerCount : 1);
       this.transport.send(s.to, frame);
     },
     reply: (r) => {
@@ -385,7 +465,7 @@ export class ReplicaServer {
       this.transport.sendToClient(r.clientId, frame);
     },
     raw: (r) => {
-      this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.opts.cluster.config.n - 1 : 1);
+      this.bytesOut += r.frame.byteLength * (r.to === 'all' ? this.transport.peerCount : 1);
       this.transport.send(r.to, r.frame);
     },
   };
@@ -442,3 +522,5 @@ export class ReplicaServer {
     this.log.info('replica stopped');
   }
 }
+
+const epochsOf = (configs: ClusterConfig[]): string => configs.map((c) => epochOf(c)).join('/');

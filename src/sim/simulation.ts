@@ -24,7 +24,7 @@ import { describeMessage } from '../core/describe.ts';
 import { carryOut, memoryDisk, type DriverIO } from '../core/driver.ts';
 import { emptyDurableState, type DurableState } from '../core/durable.ts';
 import { emptyOutputs, type ExecutedSlot, type Input, type Outputs } from '../core/io.ts';
-import type { DecisionCert, Message, RequestMsg } from '../core/messages.ts';
+import { isReplicaMessage, type DecisionCert, type Message, type ReplicaMessage, type RequestMsg } from '../core/messages.ts';
 import { SilentNode, type ProtocolNode, type StartedNode } from '../core/node.ts';
 import { HonestNode, startHonestNode } from '../core/restart.ts';
 import { deterministicKeyPair } from '../crypto/keys.ts';
@@ -551,9 +551,9 @@ export class Simulation {
     }
     const node = this.nodes[to];
     if (!node) return;
-    if (m.type === 'reply') return;
+    if (m.type !== 'request' && !isReplicaMessage(m)) return; // replies and client queries are not for replicas
     this.noteHops(to, m, hops);
-    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
+    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m as ReplicaMessage };
     this.stepNode(to, node, input);
   }
 

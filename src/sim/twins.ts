@@ -64,7 +64,7 @@ import { describeMessage } from '../core/describe.ts';
 import { carryOut, memoryDisk, type DriverIO } from '../core/driver.ts';
 import { emptyDurableState, type DurableState } from '../core/durable.ts';
 import type { Input } from '../core/io.ts';
-import type { Message } from '../core/messages.ts';
+import { isReplicaMessage, type Message, type ReplicaMessage } from '../core/messages.ts';
 import { startHonestNode, type HonestNode, type ReplicaStartOptions } from '../core/restart.ts';
 import type { SelectRule } from '../core/select.ts';
 import { batchDigest } from '../core/statements.ts';
@@ -552,9 +552,9 @@ export class TwinsRun {
       }
       return;
     }
-    if (m.type === 'reply') return;
+    if (m.type !== 'request' && !isReplicaMessage(m)) return; // replies and client queries are not for replicas
     const inst = this.instances[p.to.i]!;
-    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m };
+    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m as ReplicaMessage };
     this.step(inst, input);
   }
 

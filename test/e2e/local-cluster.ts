@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/cluster/cluster-file.ts';
-import { clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
+import { adminKeyIn, clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
 import { Client } from '../../src/client/client.ts';
 import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
@@ -23,6 +23,8 @@ export interface LocalCluster {
   /** Unexpected exits (crashes) of replicas, as "id: how". */
   crashes: string[];
   client(id: number, opts?: { retryMs?: number; operationTimeoutMs?: number }): Promise<Client>;
+  /** A client with the admin key (it may submit membership changes). */
+  admin(): Promise<Client>;
   /** The last lines of a replica's log, for failure messages. */
   logTail(id: number, lines?: number): string;
   close(): Promise<void>;
@@ -48,6 +50,11 @@ export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast'
     crashes,
     async client(id, opts = {}) {
       const c = await Client.connect({ cluster, key: readKeyFile(clientKeyIn(keyDir, id), cluster, 'client'), retryMs: opts.retryMs ?? 300, operationTimeoutMs: opts.operationTimeoutMs ?? 20_000 });
+      clients.push(c);
+      return c;
+    },
+    async admin() {
+      const c = await Client.connect({ cluster, key: readKeyFile(adminKeyIn(keyDir), cluster, 'admin'), retryMs: 300, operationTimeoutMs: 30_000 });
       clients.push(c);
       return c;
     },

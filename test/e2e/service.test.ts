@@ -8,43 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkOperations, formatHistory, kvModel } from '../../src/check/index.ts';
-import type { Client } from '../../src/client/client.ts';
 import { HistoryRecorder } from '../../src/check/history-recorder.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
+import { clientLoop } from './workload.ts';
 
 let current: LocalCluster | undefined;
 afterEach(async () => {
   await current?.close();
   current = undefined;
 });
-
-/**
- * Each client alternates writes to its own keys (so the last acknowledged write of each is known)
- * with reads and compare-and-swaps on one shared key (so clients race and the checker has work).
- */
-async function clientLoop(c: Client, h: HistoryRecorder, ops: number, lastWrite: Map<string, string>, onOp: () => Promise<void>): Promise<void> {
-  let shared: string | null = null;
-  for (let i = 0; i < ops; i++) {
-    const own = `c${c.id}-k${i % 3}`;
-    switch (i % 4) {
-      case 0:
-      case 2: {
-        const value = `c${c.id}-v${i}`;
-        if (await h.run(c, { op: 'put', key: own, value })) lastWrite.set(own, value);
-        break;
-      }
-      case 1: {
-        const a = await h.run(c, { op: 'get', key: 'shared' });
-        if (a && 'value' in a.result) shared = a.result.value;
-        break;
-      }
-      case 3:
-        await h.run(c, { op: 'cas', key: 'shared', expected: shared, value: `c${c.id}-s${i}` });
-        break;
-    }
-    await onOp();
-  }
-}
 
 async function killLeaderMidWorkload(o: { n: number; mode: 'fast' | 'classic'; opsPerClient: number }): Promise<void> {
   const lc = (current = await startLocalCluster({ n: o.n, mode: o.mode, clients: 3 }));
@@ -68,7 +40,7 @@ async function killLeaderMidWorkload(o: { n: number; mode: 'fast' | 'classic'; o
       procs.start(killed);
     }
   };
-  await Promise.all(clients.map((c) => clientLoop(c, h, o.opsPerClient, lastWrite, onOp)));
+  await Promise.all(clients.map((c) => clientLoop(c, h, lastWrite, async (i) => (await onOp(), i + 1 < o.opsPerClient))));
   expect(killed).toBeDefined();
   expect(restarted).toBe(true);
 

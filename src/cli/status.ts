@@ -1,0 +1,58 @@
+/**
+ * `byzpax status`: the cluster as its replicas agree it is — epoch, members, f, the leader of the
+ * view the answer came from, a pending change — read through the log, and whether this machine
+ * reaches each member.
+ */
+import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
+import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
+import { Client, ClientError } from '../client/client.ts';
+import { leaderOf } from '../core/config.ts';
+import { command, flag, int, shared, text, UsageError } from './options.ts';
+
+export const cli = command({
+  name: 'status',
+  summary: "print the cluster's epoch, members, f and leader",
+  options: {
+    cluster: shared.cluster,
+    key: text('a client or admin key file', { arg: 'FILE', required: true }),
+    json: flag('print one JSON object'),
+    timeout: int('give up after this long', { arg: 'MS', default: 30_000, min: 1 }),
+  },
+});
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const values = cli.parse(argv)?.values;
+  if (!values) return 0; // --help was printed
+  let client: Client | undefined;
+  try {
+    const cluster = readClusterFile(values.cluster);
+    const key = readKeyFile(values.key, cluster);
+    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(values.timeout, 5000), operationTimeoutMs: values.timeout });
+    const a = await client.readMembership();
+    const { config } = a.result.current;
+    const leader = leaderOf(a.view, config);
+    // Give links to members learned just now a moment to come up before saying who is reachable.
+    await client.waitForConnections(config.n, 1000);
+    const reachable = new Set(client.connectedReplicas());
+    const members = config.replicas.map((r) => ({ id: r.id, url: r.address ?? '', leader: r.id === leader, reachable: reachable.has(r.id) }));
+    const next = a.result.next;
+    if (values.json) {
+      process.stdout.write(
+        JSON.stringify({ clusterId: config.clusterId, epoch: config.epoch ?? 0, view: a.view, slot: a.slot, f: config.f, n: config.n, leader, members, ...(next ? { pending: { epoch: next.config.epoch ?? 0, activatesAfter: next.activatedAt, members: next.config.replicas.map((r) => r.id), f: next.config.f } } : {}) }) + '\n',
+      );
+      return 0;
+    }
+    const lines = [
+      `cluster ${config.clusterId}: epoch ${config.epoch ?? 0}, n=${config.n}, f=${config.f}, view ${a.view} (leader ${leader}), answered at slot ${a.slot}`,
+      ...members.map((m) => `  replica ${String(m.id).padEnd(4)} ${m.url.padEnd(28)} ${m.reachable ? 'reachable' : 'UNREACHABLE'}${m.leader ? '  leader' : ''}`),
+      ...(next ? [`  pending: epoch ${next.config.epoch ?? 0} after slot ${next.activatedAt}: members ${next.config.replicas.map((r) => r.id).join(', ')}, f=${next.config.f}`] : []),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    await client?.close();
+  }
+}

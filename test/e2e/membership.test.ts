@@ -1,0 +1,158 @@
+/**
+ * Membership change with real processes: a machine dies (kill -9, data directory deleted) and the
+ * admin replaces it with a new replica — new key, new port — that joins from the genesis cluster
+ * file, learns and verifies the configurations, catches up by a verified snapshot and votes; then
+ * another original replica is killed and the cluster stays live, because the fault budget is whole
+ * again. And the cluster grows 4 → 7 (f 1 → 2) and shrinks back to 4 without any original member,
+ * under a client workload that started from genesis and follows every epoch. Every acknowledged
+ * write reads back and the history is linearizable.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkOperations, formatHistory, kvModel } from '../../src/check/index.ts';
+import { HistoryRecorder } from '../../src/check/history-recorder.ts';
+import type { Client } from '../../src/client/client.ts';
+import { generateMember } from '../../src/cluster/generate.ts';
+import type { MembershipChange } from '../../src/core/membership.ts';
+import { freePortRange, startLocalCluster, type LocalCluster } from './local-cluster.ts';
+import { clientLoop } from './workload.ts';
+
+let current: LocalCluster | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+/** A new member's key and entry in the cluster's key directory, on a port free right now. */
+async function newMember(lc: LocalCluster, id: number) {
+  const port = await freePortRange(1);
+  return generateMember({ cluster: lc.cluster, dir: lc.keyDir, id, url: `ws://127.0.0.1:${port}` }).entry;
+}
+
+/** Submits a change, retrying while an earlier one is still pending; returns its epoch and boundary. */
+async function change(admin: Client, c: MembershipChange): Promise<{ epoch: number; activatesAfter: number }> {
+  for (;;) {
+    const a = await admin.changeMembership(c);
+    if (a.result.ok) return a.result;
+    if (!a.result.error.includes('pending')) throw new Error(`change refused: ${a.result.error}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits until the replicated membership is at `epoch` (read through the log). */
+async function epochBegun(admin: Client, epoch: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await admin.readMembership()).result.current.config.epoch !== epoch) {
+    if (Date.now() > deadline) throw new Error(`epoch ${epoch} did not begin within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A workload that runs until stopped; `completed()` counts answered operations. */
+function workload(clients: Client[]) {
+  const h = new HistoryRecorder();
+  const lastWrite = new Map<string, string>();
+  let stop = false;
+  let done = 0;
+  const running = Promise.all(clients.map((c) => clientLoop(c, h, lastWrite, () => (done++, !stop))));
+  return {
+    h,
+    lastWrite,
+    completed: () => done,
+    /** Resolves once `more` further operations were answered (or throws after the timeout). */
+    async progress(more: number, timeoutMs = 60_000) {
+      const target = done + more;
+      const deadline = Date.now() + timeoutMs;
+      while (done < target) {
+        if (Date.now() > deadline) throw new Error(`workload stalled at ${done} operations (wanted ${target})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      stop = true;
+      await running;
+    },
+  };
+}
+
+/** Every acknowledged write reads back, the history is linearizable, and no operation failed. */
+async function checkHistory(reader: Client, w: ReturnType<typeof workload>): Promise<void> {
+  for (const [key, value] of w.lastWrite) {
+    const a = await w.h.run(reader, { op: 'get', key });
+    expect(a?.result, `read-back of ${key}`).toEqual({ value });
+  }
+  expect(w.h.answered, 'operations without an agreed answer').toBe(w.h.operations.length);
+  const verdict = checkOperations(kvModel, w.h.operations, { timeoutMs: 60_000 });
+  expect(verdict.result, `history not linearizable:\n${formatHistory(w.h.operations)}`).toBe('ok');
+}
+
+/** Resolves once `ids` all report `epoch` as members, executed past `slot`. */
+async function joined(lc: LocalCluster, ids: number[], epoch: number, slot: number, timeoutMs = 30_000): Promise<boolean> {
+  return lc.procs.waitFor(() => ids.every((i) => {
+    const s = lc.procs.status[i];
+    return s !== undefined && s.epoch === epoch && s.member && s.executed > slot;
+  }), timeoutMs);
+}
+
+/** Resolves once `ids` (with the workload stopped) all hold the same state at the same slot. */
+async function converged(lc: LocalCluster, ids: number[], timeoutMs = 30_000): Promise<boolean> {
+  return lc.procs.waitFor(() => {
+    const s = ids.map((i) => lc.procs.status[i]);
+    return s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+  }, timeoutMs);
+}
+
+function report(lc: LocalCluster, ids: number[]): string {
+  return ids.map((i) => {
+    const s = lc.procs.status[i];
+    return `R${i}: ${s ? JSON.stringify({ epoch: s.epoch, member: s.member, view: s.view, normal: s.normal, executed: s.executed, peers: s.peers }) : 'down'}\n${lc.logTail(i, 12)}`;
+  }).join('\n');
+}
+
+describe('membership change with real processes', () => {
+  it('a dead machine is replaced by a new replica (new key, new port) that joins; then another original dies and the cluster stays live', async () => {
+    const lc = (current = await startLocalCluster({ n: 4, mode: 'fast', clients: 2 }));
+    const { procs } = lc;
+    expect(await procs.formed(60_000), `cluster did not form:\n${lc.logTail(0)}`).toBe(true);
+    const clients = await Promise.all([0, 1].map((i) => lc.client(i)));
+    const admin = await lc.admin();
+    const w = workload(clients);
+    let members: number[] = [];
+    let alive: number[] = [];
+    try {
+      await w.progress(20);
+      // The machine of a backup dies with its disk.
+      const leader = procs.leader() ?? 0;
+      const dead = leader === 3 ? 2 : 3;
+      procs.kill(dead);
+      rmSync(join(lc.dataDir, `replica-${dead}`), { recursive: true, force: true });
+      await w.progress(10);
+
+      const member = await newMember(lc, 4);
+      const { epoch, activatesAfter } = await change(admin, { kind: 'replace', id: dead, member: { id: 4, publicKey: member.publicKey, address: member.url } });
+      expect(epoch).toBe(1);
+      procs.start(4, ['--join']);
+      await epochBegun(admin, 1);
+      members = [0, 1, 2, 3, 4].filter((i) => i !== dead);
+      expect(await joined(lc, members, 1, activatesAfter), `the new member did not catch up:\n${report(lc, members)}`).toBe(true);
+      expect(lc.procs.status[4]!.members).toEqual(members);
+      // It came from nothing: the configurations and a snapshot, each verified, then the log.
+      expect(readFileSync(procs.logFile(4), 'utf8')).toMatch(/"msg":"state transferred"/);
+      await w.progress(10);
+
+      // A second original dies: with the replacement voting, f = 1 is a whole budget again.
+      const second = members.find((i) => i !== 4 && i !== (procs.leader() ?? 0))!;
+      procs.kill(second);
+      await w.progress(30);
+      alive = members.filter((i) => i !== second);
+    } finally {
+      await w.stop();
+    }
+    await checkHistory(clients[0]!, w);
+    expect(await converged(lc, alive), report(lc, alive)).toBe(true);
+    // The clients started from the genesis file and now verify replies with epoch 1's keys.
+    expect(clients.map((c) => c.epoch)).toEqual([1, 1]);
+    expect(lc.crashes).toEqual([]);
+  }, 180_000);
+});
