@@ -26,7 +26,16 @@ export interface ClusterFileJson {
   replicas: { id: number; url: string; publicKey: string }[];
   clients: { id: number; publicKey: string }[];
   admins?: { id: number; publicKey: string }[];
+  /**
+   * Protocol settings every replica must share (they decide, among others, at which slot a
+   * membership change takes effect): checkpointInterval, window, maxInflight, maxBatch.
+   */
+  params?: Partial<Record<NumericParam, number>>;
 }
+
+/** The numeric protocol settings a cluster file may set (timers stay each process's own). */
+export const FILE_PARAMS = ['checkpointInterval', 'window', 'maxInflight', 'maxBatch'] as const;
+type NumericParam = (typeof FILE_PARAMS)[number];
 
 /** The parsed cluster: the core's config, where each replica listens, and the protocol settings. */
 export interface Cluster {
@@ -54,6 +63,7 @@ export function clusterToJson(c: Cluster): ClusterFileJson {
     replicas: c.config.replicas.map((r, i) => ({ id: r.id, url: r.address ?? c.urls[i]!, publicKey: toHex(r.publicKey) })),
     clients: c.config.clients.map((k) => ({ id: k.id, publicKey: toHex(k.publicKey) })),
     ...(c.config.admins?.length ? { admins: c.config.admins.map((k) => ({ id: k.id, publicKey: toHex(k.publicKey) })) } : {}),
+    ...(FILE_PARAMS.some((k) => c.params[k] !== undefined) ? { params: Object.fromEntries(FILE_PARAMS.flatMap((k) => (c.params[k] === undefined ? [] : [[k, c.params[k]]]))) } : {}),
   };
 }
 
@@ -101,6 +111,14 @@ export function parseCluster(json: unknown, where = 'cluster file'): Cluster {
   if (o.commitPolicy !== undefined) {
     if (o.commitPolicy !== 'deferred' && o.commitPolicy !== 'concurrent') fail(`commitPolicy must be "deferred" or "concurrent"`);
     params.commitPolicy = o.commitPolicy as ProtocolParams['commitPolicy'];
+  }
+  if (o.params !== undefined) {
+    if (typeof o.params !== 'object' || o.params === null || Array.isArray(o.params)) fail('params must be an object');
+    for (const [k, v] of Object.entries(o.params as Record<string, unknown>)) {
+      if (!(FILE_PARAMS as readonly string[]).includes(k)) fail(`params.${k} is not a setting a cluster file may hold (${FILE_PARAMS.join(', ')})`);
+      if (!Number.isSafeInteger(v) || (v as number) < 1) fail(`params.${k} must be a positive integer`);
+      params[k as NumericParam] = v as number;
+    }
   }
   const config: ClusterConfig = {
     clusterId: o.clusterId as string,

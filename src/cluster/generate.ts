@@ -20,6 +20,8 @@ export interface GenerateOptions {
   basePort?: number;
   mode?: ProtocolParams['mode'];
   commitPolicy?: ProtocolParams['commitPolicy'];
+  /** Settings every replica shares, written into the cluster file (see FILE_PARAMS). */
+  params?: Partial<Pick<ProtocolParams, 'checkpointInterval' | 'window' | 'maxInflight' | 'maxBatch'>>;
   /** Overwrite existing files. */
   force?: boolean;
 }
@@ -79,7 +81,7 @@ export function generateCluster(o: GenerateOptions): Generated {
       admins: [{ id: adminId, publicKey: adminPair.publicKey }],
     },
     urls,
-    params: { ...(o.mode ? { mode: o.mode } : {}), ...(o.commitPolicy ? { commitPolicy: o.commitPolicy } : {}) },
+    params: { ...o.params, ...(o.mode ? { mode: o.mode } : {}), ...(o.commitPolicy ? { commitPolicy: o.commitPolicy } : {}) },
   };
   const replicaKeys = replicaPairs.map((k, id) => {
     const path = replicaKeyIn(o.dir, id);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/cluster/cluster-file.ts';
-import { adminKeyIn, clientKeyIn, generateCluster } from '../../src/cluster/generate.ts';
+import { adminKeyIn, clientKeyIn, generateCluster, type GenerateOptions } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
 import { Client } from '../../src/client/client.ts';
 import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
@@ -31,12 +31,21 @@ export interface LocalCluster {
 }
 
 /** With `start: false` the replicas are not started: the caller starts them (`procs.startGroup`). */
-export async function startLocalCluster(o: { n: number; f?: number; mode: 'fast' | 'classic'; clients?: number; args?: string[]; nodeArgs?: string[]; start?: boolean }): Promise<LocalCluster> {
+export async function startLocalCluster(o: {
+  n: number;
+  f?: number;
+  mode: 'fast' | 'classic';
+  clients?: number;
+  args?: string[];
+  nodeArgs?: string[];
+  start?: boolean;
+  params?: GenerateOptions['params'];
+}): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-e2e-'));
   const keyDir = join(dir, 'keys');
   const dataDir = join(dir, 'data');
   const basePort = await freePortRange(o.n);
-  const { cluster } = generateCluster({ dir: keyDir, n: o.n, ...(o.f !== undefined ? { f: o.f } : {}), mode: o.mode, clients: o.clients ?? 3, basePort });
+  const { cluster } = generateCluster({ dir: keyDir, n: o.n, ...(o.f !== undefined ? { f: o.f } : {}), mode: o.mode, clients: o.clients ?? 3, basePort, ...(o.params ? { params: o.params } : {}) });
   const crashes: string[] = [];
   const procs = new ReplicaProcesses({ cluster, keyDir, dataDir, args: o.args ?? ['--log-level', 'info'], ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}), onUnexpectedExit: (id, how) => crashes.push(`${id}: ${how}`) });
   if (o.start !== false) procs.startAll();

@@ -32,8 +32,10 @@ async function newMember(lc: LocalCluster, id: number) {
 
 /** Submits a change, retrying while an earlier one is still pending; returns its epoch and boundary. */
 async function change(admin: Client, c: MembershipChange): Promise<{ epoch: number; activatesAfter: number }> {
+  const t0 = Date.now();
   for (;;) {
     const a = await admin.changeMembership(c);
+    if (process.env.DEBUG_MEMBERSHIP) console.log(`${new Date().toISOString()} ${c.kind} → ${JSON.stringify(a.result)} slot ${a.slot} after ${Date.now() - t0} ms`);
     if (a.result.ok) return a.result;
     if (!a.result.error.includes('pending')) throw new Error(`change refused: ${a.result.error}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -155,4 +157,46 @@ describe('membership change with real processes', () => {
     expect(clients.map((c) => c.epoch)).toEqual([1, 1]);
     expect(lc.crashes).toEqual([]);
   }, 180_000);
+
+  it('grows 4 → 7 with f 1 → 2, then shrinks to 4 without replicas 0, 1, 2; the workload follows every epoch', async () => {
+    // Eight changes, each a window after the last: a smaller window keeps the test short.
+    const lc = (current = await startLocalCluster({ n: 4, mode: 'fast', clients: 2, params: { checkpointInterval: 16, window: 32 } }));
+    const { procs } = lc;
+    expect(await procs.formed(60_000), `cluster did not form:\n${lc.logTail(0)}`).toBe(true);
+    const clients = await Promise.all([0, 1].map((i) => lc.client(i)));
+    const admin = await lc.admin();
+    const w = workload(clients);
+    const all = [0, 1, 2, 3, 4, 5, 6];
+    let last = { epoch: 0, activatesAfter: 0 };
+    try {
+      await w.progress(10);
+      for (const id of [4, 5, 6]) {
+        const m = await newMember(lc, id);
+        last = await change(admin, { kind: 'add', member: { id, publicKey: m.publicKey, address: m.url } });
+        procs.start(id, ['--join']);
+      }
+      last = await change(admin, { kind: 'set-f', f: 2 });
+      await epochBegun(admin, last.epoch);
+      expect(await joined(lc, all, last.epoch, last.activatesAfter), report(lc, all)).toBe(true);
+      expect(procs.status[6]!.f).toBe(2);
+      await w.progress(10);
+
+      last = await change(admin, { kind: 'set-f', f: 1 });
+      for (const id of [0, 1, 2]) last = await change(admin, { kind: 'remove', id });
+      await epochBegun(admin, last.epoch);
+      const remaining = [3, 4, 5, 6];
+      expect(await joined(lc, remaining, last.epoch, last.activatesAfter), report(lc, remaining)).toBe(true);
+      // The removed replicas stop counting at the boundary and may be shut down.
+      for (const id of [0, 1, 2]) procs.kill(id);
+      await w.progress(20);
+    } finally {
+      await w.stop();
+    }
+    expect(last.epoch).toBe(8);
+    await checkHistory(clients[0]!, w);
+    expect(await converged(lc, [3, 4, 5, 6]), report(lc, [3, 4, 5, 6])).toBe(true);
+    expect(procs.status[3]!.members).toEqual([3, 4, 5, 6]);
+    expect(clients.map((c) => c.configuration.replicas.map((r) => r.id))).toEqual([[3, 4, 5, 6], [3, 4, 5, 6]]);
+    expect(lc.crashes).toEqual([]);
+  }, 240_000);
 });
