@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterToJson, parseCluster, readClusterFile, type ClusterFileJson } from '../../src/cluster/cluster-file.ts';
-import { clientKeyIn, generateCluster, replicaKeyIn } from '../../src/cluster/generate.ts';
+import { clientKeyIn, generateCluster, generateMember, readMemberEntry, replicaKeyIn } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
 import { toHex } from '../../src/crypto/bytes.ts';
 import { Signer } from '../../src/crypto/signer.ts';
@@ -53,6 +53,40 @@ describe('generateCluster', () => {
     expect(() => generateCluster({ dir: fresh(), n: 6, f: 2 })).toThrow('n=6 replicas cannot tolerate f=2 Byzantine faults: need n ≥ 3f+1 = 7');
   });
 
+  it('writes an admin key, listed under admins with an id apart from the clients\'', () => {
+    const c = readClusterFile(g.clusterFile);
+    expect(c.config.admins?.map((a) => a.id)).toEqual([1000]);
+    const admin = readKeyFile(g.adminKey, c, 'admin');
+    expect(toHex(admin.publicKey)).toBe(toHex(c.config.admins![0]!.publicKey));
+    expect(() => readKeyFile(g.adminKey, c, 'client')).toThrow(/this is a admin key; a client key is needed here/);
+  });
+
+  it('a fetched configuration (a later epoch, ids with gaps) and shared settings round-trip', () => {
+    const c = generateCluster({ dir: fresh(), n: 4, basePort: 7500, mode: 'classic' }).cluster;
+    const later = { ...c, config: { ...c.config, epoch: 5, replicas: [0, 2, 3, 9].map((id, i) => ({ ...c.config.replicas[i]!, id })) }, params: { ...c.params, checkpointInterval: 16, window: 32 } };
+    const back = parseCluster(JSON.parse(JSON.stringify(clusterToJson(later))));
+    expect(back.config.epoch).toBe(5);
+    expect(back.config.replicas.map((r) => r.id)).toEqual([0, 2, 3, 9]);
+    expect(back.config.replicas[3]!.address).toBe('ws://127.0.0.1:7503');
+    expect(back.params).toEqual({ mode: 'classic', commitPolicy: 'deferred', checkpointInterval: 16, window: 32 });
+  });
+
+  it('a new member\'s key names its URL; its public entry reads back; a joining key is accepted only as joining', () => {
+    const mdir = fresh();
+    const c = generateCluster({ dir: mdir, n: 4, basePort: 7500 }).cluster;
+    const m = generateMember({ cluster: c, dir: mdir });
+    expect(m.entry.id).toBe(4);
+    expect(m.entry.url).toBe('ws://127.0.0.1:7504');
+    expect(readMemberEntry(m.entryFile)).toEqual(m.entry);
+    expect(() => readKeyFile(m.keyFile, c, 'replica')).toThrow(/the cluster lists no replica 4/);
+    expect(readKeyFile(m.keyFile, c, 'replica', true).url).toBe('ws://127.0.0.1:7504');
+    expect(() => generateMember({ cluster: c, dir: mdir })).toThrow(/already exists/);
+    // The id of a current member: its next key, for a rotation.
+    const next = generateMember({ cluster: c, dir: mdir, id: 2 });
+    expect(next.keyFile).toMatch(/replica-2\.next\.key$/);
+    expect(next.entry.url).toBe('ws://127.0.0.1:7502');
+  });
+
   it('each cluster gets its own id and fresh keys', () => {
     const other = generateCluster({ dir: fresh(), n: 4 });
     expect(other.cluster.config.clusterId).not.toBe(g.cluster.config.clusterId);
@@ -74,6 +108,10 @@ describe('reading files a user got wrong', () => {
     ['a short key', (j) => ({ ...j, clients: [{ id: 0, publicKey: 'abcd' }] }), /clients\[0\]\.publicKey must be 64 lowercase hex/],
     ['a key listed twice', (j) => ({ ...j, clients: [{ id: 0, publicKey: j.replicas[0]!.publicKey }] }), /a public key is listed twice/],
     ['an unknown mode', (j) => ({ ...j, mode: 'turbo' }), /mode must be "fast" or "classic"/],
+    ['an admin key that is also a client key', (j) => ({ ...j, admins: [{ id: 1000, publicKey: j.clients[0]!.publicKey }] }), /a public key is listed twice/],
+    ['a timer among the shared settings', (j) => ({ ...j, params: { requestTimeoutTicks: 5 } }), /params\.requestTimeoutTicks is not a setting a cluster file may hold/],
+    ['a window below the checkpoint interval', (j) => ({ ...j, params: { checkpointInterval: 64, window: 32 } }), /window \(32\) must be at least checkpointInterval \(64\)/],
+    ['later epoch, ids not increasing', (j) => ({ ...j, epoch: 3, replicas: [j.replicas[1], j.replicas[0], j.replicas[2], j.replicas[3]] }), /replicas\[1\]\.id must be an integer above the one before/],
   ];
   for (const [name, edit, error] of cases) {
     it(`${name}: rejected with a message naming it`, () => {

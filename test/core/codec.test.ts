@@ -47,13 +47,15 @@ function oneOfEach(): Message[] {
     h.status(0, 3, 100, 96),
     h.decision(1, batch, h.decisionCert('commit', 0, 1, D, [0, 1, 2])),
     h.state(2, h.checkpointCert(4, new Uint8Array(32).fill(3), [0, 1, 2]), new Uint8Array([1, 2, 3, 4])),
+    { type: 'config-query', since: 3 },
+    { type: 'config-proof', links: [{ membership: new Uint8Array([0x80]), restHash: new Uint8Array(32).fill(5), cert: h.checkpointCert(4, new Uint8Array(32).fill(3), [0, 1, 2]) }] },
   ];
 }
 
 describe('round trip', () => {
   it('every message type decodes to itself and re-encodes to the same bytes', () => {
     const msgs = oneOfEach();
-    expect(new Set(msgs.map((m) => m.type)).size).toBe(11);
+    expect(new Set(msgs.map((m) => m.type)).size).toBe(13);
     for (const m of msgs) {
       const frame = encodeMessage(m);
       const d = decodeMessage(frame);
@@ -242,7 +244,7 @@ describe('never throws', () => {
       node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 6 })),
     })).node;
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 12 }), fc.array(value, { maxLength: 8 }), (tag, fields) => {
+      fc.property(fc.integer({ min: 0, max: 14 }), fc.array(value, { maxLength: 8 }), (tag, fields) => {
         const d = decodeMessage(raw([tag, ...fields]));
         expect(typeof d.ok).toBe('boolean');
       }),
