@@ -3,26 +3,13 @@
  * per replica, `byzpax client put/get/cas/delete` — each run as its own process, checked by its
  * output and exit code, including the errors a user can hit.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClusterFile } from '../../src/cluster/cluster-file.ts';
 import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
-import { freePortRange } from './local-cluster.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/byzpax', import.meta.url));
-
-function byzpax(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { byzpax, freePortRange } from './local-cluster.ts';
 
 describe('byzpax keygen + replica + client, as separate processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-cli-'));

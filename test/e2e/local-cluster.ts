@@ -2,9 +2,11 @@
  * End-to-end test fixture: a fresh cluster (real keys from `generateCluster`, in a temp dir) whose
  * replicas run as real `byzpax replica` processes on loopback ports that are free right now.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Cluster } from '../../src/cluster/cluster-file.ts';
 import { adminKeyIn, clientKeyIn, generateCluster, type GenerateOptions } from '../../src/cluster/generate.ts';
 import { readKeyFile } from '../../src/cluster/key-file.ts';
@@ -13,6 +15,18 @@ import { ReplicaProcesses } from '../../src/server/replica-processes.ts';
 import { freePortRange } from '../../src/cluster/free-ports.ts';
 
 export { freePortRange };
+
+const BIN = fileURLToPath(new URL('../../bin/byzpax', import.meta.url));
+
+/** Runs `byzpax <args>` as its own process, as a user would; resolves with its exit code and output. */
+export function byzpax(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 export interface LocalCluster {
   dir: string;

@@ -15,7 +15,7 @@ import { HistoryRecorder } from '../../src/check/history-recorder.ts';
 import type { Client } from '../../src/client/client.ts';
 import { generateMember } from '../../src/cluster/generate.ts';
 import type { MembershipChange } from '../../src/core/membership.ts';
-import { freePortRange, startLocalCluster, type LocalCluster } from './local-cluster.ts';
+import { byzpax, freePortRange, startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { clientLoop } from './workload.ts';
 
 let current: LocalCluster | undefined;
@@ -122,6 +122,7 @@ describe('membership change with real processes', () => {
     const w = workload(clients);
     let members: number[] = [];
     let alive: number[] = [];
+    let second = -1;
     try {
       await w.progress(20);
       // The machine of a backup dies with its disk.
@@ -131,9 +132,18 @@ describe('membership change with real processes', () => {
       rmSync(join(lc.dataDir, `replica-${dead}`), { recursive: true, force: true });
       await w.progress(10);
 
-      const member = await newMember(lc, 4);
-      const { epoch, activatesAfter } = await change(admin, { kind: 'replace', id: dead, member: { id: 4, publicKey: member.publicKey, address: member.url } });
+      // The admin's side, as a user types it: a key for the new machine, then the change.
+      const keys = lc.keyDir;
+      const clusterFile = join(keys, 'cluster.json');
+      const port = await freePortRange(1);
+      const made = await byzpax(['keygen', '--member', '--cluster', clusterFile, '--id', '4', '--url', `ws://127.0.0.1:${port}`, '--dir', keys]);
+      expect(made.stdout, made.stderr).toMatch(/^member 4 of cluster byzpax-[0-9a-f]+: ws:\/\/127\.0\.0\.1:\d+, public key [0-9a-f]{64}\n/);
+      const replaced = await byzpax(['member', 'replace', String(dead), '--member', join(keys, 'replica-4.member.json'), '--cluster', clusterFile, '--admin-key', join(keys, 'admin.key'), '--json']);
+      expect(replaced.code, replaced.stderr).toBe(0);
+      const { epoch, activatesAfter, members: listed } = JSON.parse(replaced.stdout) as { epoch: number; activatesAfter: number; members: { id: number; url: string }[] };
       expect(epoch).toBe(1);
+      expect(listed).toEqual([0, 1, 2, 3, 4].filter((i) => i !== dead).map((id) => ({ id, url: id === 4 ? `ws://127.0.0.1:${port}` : lc.cluster.urls[id] })));
+      // The new machine: the genesis cluster file and its own key (byzpax replica --join).
       procs.start(4, ['--join']);
       await epochBegun(admin, 1);
       members = [0, 1, 2, 3, 4].filter((i) => i !== dead);
@@ -144,7 +154,7 @@ describe('membership change with real processes', () => {
       await w.progress(10);
 
       // A second original dies: with the replacement voting, f = 1 is a whole budget again.
-      const second = members.find((i) => i !== 4 && i !== (procs.leader() ?? 0))!;
+      second = members.find((i) => i !== 4 && i !== (procs.leader() ?? 0))!;
       procs.kill(second);
       await w.progress(30);
       alive = members.filter((i) => i !== second);
@@ -153,6 +163,20 @@ describe('membership change with real processes', () => {
     }
     await checkHistory(clients[0]!, w);
     expect(await converged(lc, alive), report(lc, alive)).toBe(true);
+
+    // What the cluster says about itself, and a configuration file for clients that start now
+    // (with the same client keys: the in-process clients go first, one connection per client).
+    await Promise.all([...clients, admin].map((c) => c.close()));
+    const status = await byzpax(['status', '--cluster', join(lc.keyDir, 'cluster.json'), '--key', join(lc.keyDir, 'client-0.key')]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^cluster byzpax-[0-9a-f]+: epoch 1, n=4, f=1, view \d+ \(leader \d+\)/);
+    expect(status.stdout).toMatch(/replica 4 +ws:\/\/127\.0\.0\.1:\d+ +reachable/);
+    expect(status.stdout).toMatch(new RegExp(`replica ${second} .*UNREACHABLE`));
+    const fetched = join(lc.dir, 'epoch-1.json');
+    const fetch = await byzpax(['config', 'fetch', '--cluster', join(lc.keyDir, 'cluster.json'), '--key', join(lc.keyDir, 'client-1.key'), '--out', fetched]);
+    expect(fetch.stdout, fetch.stderr).toMatch(/^epoch 1: members (\d+, ){3}4 \(n=4\), f=1\n/);
+    const get = await byzpax(['client', '--cluster', fetched, '--key', join(lc.keyDir, 'client-0.key'), 'get', 'c0-k0']);
+    expect(get.stdout.trim(), get.stderr).toBe(w.lastWrite.get('c0-k0'));
     // The clients started from the genesis file and now verify replies with epoch 1's keys.
     expect(clients.map((c) => c.epoch)).toEqual([1, 1]);
     expect(lc.crashes).toEqual([]);
