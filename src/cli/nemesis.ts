@@ -1,12 +1,12 @@
 /** `byzpax nemesis` (npm run nemesis): a live cluster under faults and a Byzantine replica, then a verdict. */
-import { runNemesis } from '../faults/nemesis.ts';
+import { nemesisFaults, runNemesis, type NemesisFault } from '../faults/nemesis.ts';
 import { isStrategyName, type StrategyName } from '../faults/types.ts';
 import { command, flag, int, shared, textList, UsageError } from './options.ts';
 
 export const cli = command({
   name: 'nemesis',
   summary: `a real cluster under a client workload while replicas are killed,
-restarted, partitioned and one of them turns Byzantine; then a verdict (linearizable history, every
+restarted, partitioned, replaced by new ones, and one of them turns Byzantine; then a verdict (linearizable history, every
 acknowledged write read back, one state on the correct replicas). Loopback only, bounded in time.`,
   options: {
     n: int('replicas', { arg: 'N', default: 4, min: 4 }),
@@ -20,6 +20,11 @@ acknowledged write read back, one state on the correct replicas). Loopback only,
       arg: 'L',
       defaultText: 'all but crash-recover, collude',
       check: (s) => (isStrategyName(s) ? undefined : `unknown strategy '${s}' (see byzpax faults)`),
+    }),
+    faults: textList('comma-separated fault kinds to draw from', {
+      arg: 'L',
+      defaultText: nemesisFaults.join(','),
+      check: (s) => ((nemesisFaults as readonly string[]).includes(s) ? undefined : `unknown fault '${s}' (${nemesisFaults.join(', ')})`),
     }),
     json: flag('print the report as one JSON line at the end'),
   },
@@ -39,12 +44,13 @@ export async function nemesisCommand(argv: string[]): Promise<number> {
     mode,
     ...(byzantine !== undefined ? { byzantine } : {}),
     ...(strategies ? { strategies: strategies as StrategyName[] } : {}),
+    ...(values.faults ? { faults: values.faults as NemesisFault[] } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   const detected = Object.entries(r.detected).map(([c, k]) => `R${c}×${k}`).join(' ') || 'none';
   process.stdout.write(
     `\n${r.operations} operations: ${r.acknowledged} answered, ${r.unknown} unknown (timed out during faults); ` +
-      `${r.kills} kills, ${r.partitions} partitions, strategies ${[...new Set(r.strategies)].join(', ')}\n` +
+      `${r.kills} kills, ${r.partitions} partitions, ${r.replacements} replacements (members now ${r.members.join(', ')}), strategies ${[...new Set(r.strategies)].join(', ')}\n` +
       `history ${r.linearizable === 'ok' ? 'linearizable' : r.linearizable}; ${r.readBack} acknowledged writes read back; misbehaviour detected: ${detected}; up to ${r.viewChanges} view changes per replica\n` +
       r.problems.map((p) => `  problem: ${p}\n`).join('') +
       `VERDICT: ${r.verdict} (seed ${r.seed}, ${r.seconds} s; the same schedule again: npx byzpax nemesis --n ${r.n} --seed ${r.seed}${values.duration ? ` --duration ${values.duration}` : ''})\n`,

@@ -98,7 +98,12 @@ export async function replicaCommand(argv: string[]): Promise<number> {
   }
   const report = process.send ? setInterval(() => { for (const s of servers) process.send?.({ type: 'status', status: s.status() }); }, 250) : undefined;
   const onControl = (m: ReplicaControl) => {
-    if (m?.type === 'link-faults') servers.find((s) => s.id === m.replica)?.transport.setLinkFaults(m.peer, m.faults);
+    try {
+      if (m?.type === 'link-faults') servers.find((s) => s.id === m.replica)?.transport.setLinkFaults(m.peer, m.faults);
+    } catch (e) {
+      // A control message from the parent must never take the replica down.
+      process.stderr.write(`byzpax replica: ignored a control message: ${(e as Error).message}\n`);
+    }
   };
   process.on('message', onControl);
   await new Promise<void>((resolve) => {

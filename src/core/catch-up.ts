@@ -148,10 +148,15 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
     enterNewEpoch(r, epoch, added);
     // Which view the new epoch is in we learn from a NEW-VIEW (peers send theirs in answer to
     // STATUS) or from the VIEW-CHANGEs of its first view change: wait for one, vote in no view.
+    // Not for ever: members that entered the epoch at the checkpoint started its view change, and
+    // their VIEW-CHANGEs may have reached us while we were still in the previous epoch (dropped:
+    // signed for an epoch we did not know). If too few of them remain to pull us in by the join
+    // rule — one, with f silent — nobody would move. So after one view-change timeout we start
+    // the epoch's view change ourselves, from our view, as they did (found by the nemesis).
     r.status = 'view-change';
     r.awaitingView = true;
     r.newViewMsg = undefined;
-    r.viewChangeDeadline = Infinity;
+    r.viewChangeDeadline = r.member ? r.now + r.params.viewChangeTimeoutTicks : Infinity;
   } else {
     for (const link of added) r.out.persist.push({ kind: 'epoch-link', link });
   }

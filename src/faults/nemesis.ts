@@ -2,8 +2,10 @@
  * The live nemesis (Jepsen's word): a real cluster of `byzpax replica` processes on loopback
  * under a concurrent client workload, while a seeded schedule of faults hits it — one replica
  * runs a Byzantine strategy for the whole run (restarted with a new one every phase), correct
- * replicas are killed with SIGKILL and restarted from disk, and links are cut in the transport
- * (partitions). Afterwards the network heals, every replica is restarted, and the run is judged:
+ * replicas are killed with SIGKILL and restarted from disk, links are cut in the transport
+ * (partitions), and correct replicas are replaced: the admin swaps one for a new replica (new key,
+ * new port) that joins from the genesis file, and once the new epoch has begun the old one is
+ * killed and its data directory deleted — the machine is gone for good. Afterwards the network heals, every replica is restarted, and the run is judged:
  * the recorded client history must be linearizable, every acknowledged write must read back, and
  * the correct replicas must end in one state.
  *
@@ -18,7 +20,8 @@ import { join } from 'node:path';
 import { checkOperations } from '../check/linearizability.ts';
 import { kvModel } from '../check/kv-model.ts';
 import { freePortRange } from '../cluster/free-ports.ts';
-import { clientKeyIn, generateCluster } from '../cluster/generate.ts';
+import type { Cluster } from '../cluster/cluster-file.ts';
+import { adminKeyIn, clientKeyIn, generateCluster, generateMember } from '../cluster/generate.ts';
 import { readKeyFile } from '../cluster/key-file.ts';
 import { Client } from '../client/client.ts';
 import { HistoryRecorder } from '../check/history-recorder.ts';
@@ -36,6 +39,8 @@ export interface NemesisOptions {
   byzantine?: number;
   /** Strategies to cycle through (default: every one but crash-recover, which is a crash, not a lie). */
   strategies?: StrategyName[];
+  /** Fault kinds to draw from (default: all of them). */
+  faults?: NemesisFault[];
   log?: (line: string) => void;
 }
 
@@ -48,6 +53,10 @@ export interface NemesisReport {
   strategies: StrategyName[];
   kills: number;
   partitions: number;
+  /** Members replaced by new replicas (membership changes that took effect). */
+  replacements: number;
+  /** The members at the end (ids never reused: replacements have ids ≥ n). */
+  members: number[];
   operations: number;
   acknowledged: number;
   unknown: number;
@@ -73,6 +82,15 @@ function prng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export const nemesisFaults = ['kill', 'partition', 'replace', 'calm'] as const;
+export type NemesisFault = (typeof nemesisFaults)[number];
+
+/**
+ * A membership change takes effect a window after it is ordered (first checkpoint ≥ s + W); a
+ * small window keeps a replacement within one phase of the schedule.
+ */
+const NEMESIS_PARAMS = { checkpointInterval: 32, window: 64 };
+
 export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const t0 = performance.now();
   const log = o.log ?? (() => undefined);
@@ -80,20 +98,24 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const dir = mkdtempSync(join(tmpdir(), 'byzpax-nemesis-'));
   const keyDir = join(dir, 'keys');
-  const { cluster } = generateCluster({ dir: keyDir, n: o.n, clients: o.clients, mode: o.mode, basePort: await freePortRange(o.n) });
+  const { cluster } = generateCluster({ dir: keyDir, n: o.n, clients: o.clients, mode: o.mode, basePort: await freePortRange(o.n), params: NEMESIS_PARAMS });
   const { n, f } = cluster.config;
   const byz = o.byzantine ?? Math.floor(random() * n);
   const pool = o.strategies ?? strategyNames.filter((s) => s !== 'crash-recover' && s !== 'collude');
-  const procs = new ReplicaProcesses({ cluster, keyDir, dataDir: join(dir, 'data'), args: ['--log-level', 'warn'] });
+  const procs = new ReplicaProcesses({ cluster, keyDir, dataDir: join(dir, 'data'), args: ['--log-level', process.env.BYZPAX_NEMESIS_LOG ?? 'warn'] });
   const problems: string[] = [];
   const used: StrategyName[] = [];
   let kills = 0;
   let partitions = 0;
+  let replacements = 0;
   const h = new HistoryRecorder();
   const clients: Client[] = [];
+  let admin: Client | undefined;
   let stop = false;
+  // Members that joined after genesis start with --join (their keys are in no cluster file).
+  const start = (id: number) => procs.start(id, id >= n ? ['--join'] : []);
   try {
-    for (let id = 0; id < n; id++) if (id !== byz) procs.start(id);
+    for (let id = 0; id < n; id++) if (id !== byz) start(id);
     const first = pick(pool);
     used.push(first);
     procs.start(byz, ['--byzantine', first]);
@@ -102,6 +124,7 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     for (let i = 0; i < o.clients; i++) {
       clients.push(await Client.connect({ cluster, key: readKeyFile(clientKeyIn(keyDir, i), cluster, 'client'), retryMs: 300, operationTimeoutMs: 8_000 }));
     }
+    admin = await Client.connect({ cluster, key: readKeyFile(adminKeyIn(keyDir), cluster, 'admin'), retryMs: 300, operationTimeoutMs: 8_000 });
     const acknowledged = new Map<string, string>();
     const workload = clients.map(async (c) => {
       let shared: string | null = null;
@@ -123,10 +146,13 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
 
     // The schedule: every phase, one fault among the correct replicas, healed before the next;
     // and a new strategy for the Byzantine one every other phase.
-    const correct = [...Array(n).keys()].filter((i) => i !== byz);
+    let correct = [...Array(n).keys()].filter((i) => i !== byz);
+    const members = () => [...correct, byz].sort((a, b) => a - b);
+    let nextId = n;
+    const kinds = o.faults ?? nemesisFaults;
     const end = performance.now() + o.durationSec * 1000;
     for (let phase = 0; performance.now() < end; phase++) {
-      const action = pick(['kill', 'partition', 'calm'] as const);
+      const action = pick(kinds);
       const victim = pick(correct);
       const hold = 1500 + Math.floor(random() * 2500);
       if (phase % 2 === 1) {
@@ -142,13 +168,21 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
         log(`  [${sec(t0)}] kill -9 replica ${victim}${victim === procs.leader() ? ' (the leader)' : ''}; restart in ${hold} ms`);
         procs.kill(victim);
         await sleep(hold);
-        procs.start(victim);
+        start(victim);
       } else if (action === 'partition') {
         partitions++;
         log(`  [${sec(t0)}] partition: replica ${victim} cut off from every other replica for ${hold} ms`);
-        isolate(procs, n, victim, true);
+        isolate(procs, members(), victim, true);
         await sleep(hold);
-        isolate(procs, n, victim, false);
+        isolate(procs, members(), victim, false);
+      } else if (action === 'replace') {
+        const id = nextId++;
+        const replaced = await replaceMember({ procs, admin, cluster, keyDir, victim, id, log: (l) => log(`  [${sec(t0)}] ${l}`) });
+        if (replaced) {
+          replacements++;
+          correct = correct.filter((i) => i !== victim).concat(id);
+          rmSync(join(dir, 'data', `replica-${victim}`), { recursive: true, force: true });
+        }
       } else {
         await sleep(hold);
       }
@@ -157,8 +191,8 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
 
     // Judgement: heal everything, let the workload stop, then read every acknowledged write back.
     log(`  [${sec(t0)}] faults stop; the Byzantine replica keeps running '${used[used.length - 1]}'`);
-    for (let id = 0; id < n; id++) isolate(procs, n, id, false);
-    for (const id of correct) if (!procs.isRunning(id)) procs.start(id);
+    for (const id of members()) isolate(procs, members(), id, false);
+    for (const id of correct) if (!procs.isRunning(id)) start(id);
     stop = true;
     await Promise.all(workload);
     let readBack = 0;
@@ -193,6 +227,8 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
       strategies: used,
       kills,
       partitions,
+      replacements,
+      members: members(),
       operations: ops,
       acknowledged: h.answered,
       unknown: ops - h.answered,
@@ -204,17 +240,63 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
     };
   } finally {
     stop = true;
-    await Promise.all(clients.map((c) => c.close()));
+    await Promise.all([...clients, ...(admin ? [admin] : [])].map((c) => c.close()));
     await procs.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BYZPAX_KEEP) log(`kept ${dir}`); else rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Cuts (or heals) every link between `victim` and the others, in both directions. */
-function isolate(procs: ReplicaProcesses, n: number, victim: number, cut: boolean): void {
+/** Cuts (or heals) every link between `victim` and the other `members`, in both directions. */
+function isolate(procs: ReplicaProcesses, members: number[], victim: number, cut: boolean): void {
   const faults = cut ? { blocked: true } : {};
   procs.setLinkFaults(victim, 'all', faults);
-  for (let i = 0; i < n; i++) if (i !== victim) procs.setLinkFaults(i, victim, faults);
+  for (const i of members) if (i !== victim) procs.setLinkFaults(i, victim, faults);
+}
+
+/**
+ * Replaces `victim` by a new replica `id` (new key, new port): the admin orders the change, the
+ * new replica joins from the genesis file, and once the new epoch has begun the victim is killed
+ * for good. The change is ordered while the victim still runs, so the Byzantine replica plus one
+ * dead machine never leave n = 4 without a quorum. An answer lost to the faults is settled by
+ * reading the membership; a change refused (another one pending) is skipped. True if it took effect.
+ */
+async function replaceMember(o: { procs: ReplicaProcesses; admin: Client; cluster: Cluster; keyDir: string; victim: number; id: number; log: (line: string) => void }): Promise<boolean> {
+  const { procs, admin, victim, id } = o;
+  const url = `ws://127.0.0.1:${await freePortRange(1)}`;
+  const { entry } = generateMember({ cluster: o.cluster, dir: o.keyDir, id, url });
+  o.log(`replace replica ${victim} by a new replica ${id} at ${url}`);
+  let epoch: number | undefined;
+  try {
+    const a = await admin.changeMembership({ kind: 'replace', id: victim, member: { id, publicKey: entry.publicKey, address: url } });
+    if (!a.result.ok) {
+      o.log(`  refused: ${a.result.error}`);
+      return false;
+    }
+    epoch = a.result.epoch;
+  } catch {
+    // No agreed answer during the faults: whether it was ordered, the membership will say.
+  }
+  procs.start(id, ['--join']);
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    try {
+      const m = (await admin.readMembership()).result;
+      const listed = [m.current, m.next].some((e) => e?.config.replicas.some((r) => r.id === id));
+      if (!listed) break; // the change was never ordered
+      if (m.current.config.replicas.some((r) => r.id === id)) {
+        epoch = m.current.config.epoch ?? 0;
+        procs.kill(victim);
+        o.log(`  epoch ${epoch} began: replica ${id} is a member; replica ${victim} killed and its data deleted`);
+        return true;
+      }
+    } catch {
+      // the read timed out under a fault; try again
+    }
+    await sleep(200);
+  }
+  o.log(`  the replacement did not take effect${epoch === undefined ? '' : ` (epoch ${epoch} ordered)`}; replica ${id} stopped`);
+  procs.kill(id);
+  return false;
 }
 
 function sec(t0: number): string {

@@ -64,8 +64,9 @@ export class ReplicaTransport {
   private readonly heartbeat: Heartbeat;
   private readonly peers: PeerDirectory;
   private readonly dialler: HandshakeDialler;
-  /** Faults for links made later (setLinkFaults('all') changes them too). */
+  /** Faults for links made later (setLinkFaults('all') changes them too), and per peer. */
   private faults: LinkFaults;
+  private readonly peerFaults = new Map<number, LinkFaults>();
   /** Signs this replica's handshakes; replaced when its key rotates (setSigner). */
   private signer: Signer;
   private started = false;
@@ -152,7 +153,7 @@ export class ReplicaTransport {
         this.log.event('drop: bad destination', { to: peer, why: 'no address' });
         continue;
       }
-      const link = new OutboundLink({ url, server: peer, dialler: this.dialler, limits: this.limits, log: this.log, heartbeat: this.heartbeat, faults: this.faults });
+      const link = new OutboundLink({ url, server: peer, dialler: this.dialler, limits: this.limits, log: this.log, heartbeat: this.heartbeat, faults: this.peerFaults.get(peer) ?? this.faults });
       this.links.set(peer, link);
       if (this.started) link.start();
     }
@@ -224,17 +225,20 @@ export class ReplicaTransport {
     return [...this.inboundClients.keys()].sort((a, b) => a - b);
   }
 
-  /** Replaces the emulated faults of the link to `peer` (or every link); `{}` heals it. */
+  /**
+   * Replaces the emulated faults of the link to `peer` (or every link); `{}` heals it. Faults for
+   * a replica not dialled now (not yet a member, or no longer one) apply if a link to it is made.
+   */
   setLinkFaults(peer: number | 'all', faults: LinkFaults): void {
     const f = validateFaults(faults);
     if (peer === 'all') {
       this.faults = f;
+      this.peerFaults.clear();
       for (const link of this.links.values()) link.setFaults(f);
       return;
     }
-    const link = this.links.get(peer);
-    if (!link) throw new Error(`no link to replica ${peer}`);
-    link.setFaults(f);
+    this.peerFaults.set(peer, f);
+    this.links.get(peer)?.setFaults(f);
   }
 
   /** Bytes waiting to leave towards `peer` (socket buffer plus emulated delay). */

@@ -60,4 +60,15 @@ describe('Byzantine replicas in a live cluster', () => {
     expect(r.kills + r.partitions).toBeGreaterThan(0);
     expect(r.strategies.length).toBeGreaterThan(1);
   });
+
+  it('a nemesis run with the "replace a member" fault: machines swapped for new replicas among kills, under a Byzantine one — PASS', async () => {
+    const lines: string[] = [];
+    const r = await runNemesis({ n: 4, seed: 7, durationSec: 15, clients: 2, mode: 'fast', faults: ['replace', 'kill'], log: (l) => lines.push(l) });
+    expect(r.problems, lines.join('\n')).toEqual([]);
+    expect(r.verdict).toBe('PASS');
+    expect(r.replacements, lines.join('\n')).toBeGreaterThanOrEqual(1);
+    // New members have ids ≥ 4 (never reused); the Byzantine replica is never the one replaced.
+    expect(r.members.filter((id) => id >= 4).length).toBe(r.replacements);
+    expect(r.members).toContain(r.byzantine);
+  });
 });
