@@ -14,6 +14,8 @@ import { checkOperations, formatHistory, kvModel } from '../../src/check/index.t
 import { HistoryRecorder } from '../../src/check/history-recorder.ts';
 import type { Client } from '../../src/client/client.ts';
 import { generateMember } from '../../src/cluster/generate.ts';
+import { readKeyFile } from '../../src/cluster/key-file.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
 import type { MembershipChange } from '../../src/core/membership.ts';
 import { byzpax, freePortRange, startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { clientLoop } from './workload.ts';
@@ -182,7 +184,7 @@ describe('membership change with real processes', () => {
     expect(lc.crashes).toEqual([]);
   }, 180_000);
 
-  it('grows 4 → 7 with f 1 → 2, then shrinks to 4 without replicas 0, 1, 2; the workload follows every epoch', async () => {
+  it('grows 4 → 7 with f 1 → 2, rotates a key, then shrinks to 4 without replicas 0, 1, 2; the workload follows every epoch', async () => {
     // Eight changes, each a window after the last: a smaller window keeps the test short.
     const lc = (current = await startLocalCluster({ n: 4, mode: 'fast', clients: 2, params: { checkpointInterval: 16, window: 32 } }));
     const { procs } = lc;
@@ -205,6 +207,12 @@ describe('membership change with real processes', () => {
       expect(procs.status[6]!.f).toBe(2);
       await w.progress(10);
 
+      // Rotate replica 3's key: restart it holding its next key, then switch the configuration.
+      const rotated = generateMember({ cluster: lc.cluster, dir: lc.keyDir, id: 3 });
+      procs.kill(3);
+      procs.start(3, ['--next-key', rotated.keyFile]);
+      last = await change(admin, { kind: 'rotate-key', id: 3, publicKey: rotated.entry.publicKey });
+
       last = await change(admin, { kind: 'set-f', f: 1 });
       for (const id of [0, 1, 2]) last = await change(admin, { kind: 'remove', id });
       await epochBegun(admin, last.epoch);
@@ -216,11 +224,13 @@ describe('membership change with real processes', () => {
     } finally {
       await w.stop();
     }
-    expect(last.epoch).toBe(8);
+    expect(last.epoch).toBe(9);
     await checkHistory(clients[0]!, w);
     expect(await converged(lc, [3, 4, 5, 6]), report(lc, [3, 4, 5, 6])).toBe(true);
     expect(procs.status[3]!.members).toEqual([3, 4, 5, 6]);
     expect(clients.map((c) => c.configuration.replicas.map((r) => r.id))).toEqual([[3, 4, 5, 6], [3, 4, 5, 6]]);
+    // Replica 3 signs with its new key: the clients verified its replies with it.
+    expect(toHex(clients[0]!.configuration.replicas[0]!.publicKey)).toBe(toHex(readKeyFile(join(lc.keyDir, 'replica-3.next.key')).publicKey));
     expect(lc.crashes).toEqual([]);
   }, 240_000);
 });
