@@ -45,8 +45,10 @@ function statusLine(procs: ReplicaProcesses, n: number, id: number): string {
   if (!s) return `  R${id}  starting`;
   if (s.byzantine) return `  R${id}  BYZANTINE (${s.byzantine})  claims view ${s.view}, committed ${s.executed}  peers ${s.peers.length}/${n - 1}`;
   const detected = Object.entries(s.detected).map(([culprit, count]) => `R${culprit}×${count}`);
+  // After a membership change the epoch's members are whom a replica should reach.
+  const others = s.members.includes(id) ? s.members.length - 1 : s.members.length;
   return (
-    `  R${id}  view ${s.view} (leader R${s.leader}${s.normal ? '' : ', changing view'})  committed ${s.executed}  fast ${s.fastCommits} / classic ${s.classicCommits}  peers ${s.peers.length}/${n - 1}` +
+    `  R${id}  epoch ${s.epoch}${s.member ? '' : ' (not a member)'}  view ${s.view} (leader R${s.leader}${s.normal ? '' : ', changing view'})  committed ${s.executed}  fast ${s.fastCommits} / classic ${s.classicCommits}  peers ${s.peers.length}/${s.members.length ? others : n - 1}` +
     `${s.drops ? `  drops ${s.drops}` : ''}${detected.length ? `  detected ${detected.join(' ')}` : ''}`
   );
 }
@@ -123,7 +125,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       return 1;
     }
     const view = Math.max(...procs.status.map((x) => x?.view ?? 0));
-    process.stdout.write(`cluster up in ${Math.round(performance.now() - t0)} ms, view ${view} led by R${procs.leader() ?? 0}\n`);
+    const epoch = Math.max(...procs.status.map((x) => x?.epoch ?? 0));
+    process.stdout.write(`cluster up in ${Math.round(performance.now() - t0)} ms, epoch ${epoch}, view ${view} led by R${procs.leader() ?? 0}\n`);
     if (values.demo) return await demo(procs, cluster, dir, values.ops, byzantine.size > 0, () => interrupted);
 
     const tty = process.stdout.isTTY;

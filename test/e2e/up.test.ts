@@ -66,8 +66,8 @@ describe('byzpax up', () => {
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 60_000;
-    while (!/R3 {2}view \d+ \(leader R\d\)/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(stdout).toMatch(/R0 {2}view 0 \(leader R0\) {2}committed 0 {2}fast 0 \/ classic 0 {2}peers 3\/3/);
+    while (!/R3 {2}epoch 0 {2}view \d+ \(leader R\d\)/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(stdout).toMatch(/R0 {2}epoch 0 {2}view 0 \(leader R0\) {2}committed 0 {2}fast 0 \/ classic 0 {2}peers 3\/3/);
     const pids = await replicaPids();
     expect(pids).toHaveLength(4);
     p.kill('SIGTERM');
