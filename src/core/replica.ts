@@ -25,7 +25,10 @@
  * close one — propose again, ask for state, blame the leader — go through `ReplicaState.triggers`,
  * wired in the constructor below.
  * Beside them: slot.ts (one slot's votes and certificates), auth.ts and statements.ts (what is
- * signed), messages.ts, io.ts (inputs and outputs), replicated-state.ts (the application and sessions).
+ * signed), messages.ts, io.ts (inputs and outputs), replicated-state.ts (the application, sessions
+ * and membership). Membership change: membership.ts (configurations as replicated state, changes
+ * as system commands, the boundary B where one takes effect) and epochs.ts (the chain of verified
+ * configurations and the proofs linking them); checkpoints.ts switches epochs at B.
  *
  * Names say what a function does: `handleX` handles message or input X, `maybeX` does X if its
  * condition holds, `startX`/`becomeX` change the replica's mode, `validateX`/`checkX` are pure and
