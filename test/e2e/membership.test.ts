@@ -184,7 +184,7 @@ describe('membership change with real processes', () => {
     expect(lc.crashes).toEqual([]);
   }, 180_000);
 
-  it('grows 4 → 7 with f 1 → 2, rotates a key, then shrinks to 4 without replicas 0, 1, 2; the workload follows every epoch', async () => {
+  it('grows 4 → 7 with f 1 → 2, rotates a key, then shrinks to 4 without replicas 0, 1, 2 — one remaining member down throughout and catching up after; the workload follows every epoch', async () => {
     // Eight changes, each a window after the last: a smaller window keeps the test short.
     const lc = (current = await startLocalCluster({ n: 4, mode: 'fast', clients: 2, params: { checkpointInterval: 16, window: 32 } }));
     const { procs } = lc;
@@ -214,12 +214,17 @@ describe('membership change with real processes', () => {
       last = await change(admin, { kind: 'rotate-key', id: 3, publicKey: rotated.entry.publicKey });
 
       last = await change(admin, { kind: 'set-f', f: 1 });
+      // Replica 6 is down through the shrink (concord-bft's case: after 7 → 4 a replica could not
+      // complete state transfer); it must catch up from the four that remain.
+      procs.kill(6);
       for (const id of [0, 1, 2]) last = await change(admin, { kind: 'remove', id });
       await epochBegun(admin, last.epoch);
-      const remaining = [3, 4, 5, 6];
-      expect(await joined(lc, remaining, last.epoch, last.activatesAfter), report(lc, remaining)).toBe(true);
+      expect(await joined(lc, [3, 4, 5], last.epoch, last.activatesAfter), report(lc, [3, 4, 5])).toBe(true);
       // The removed replicas stop counting at the boundary and may be shut down.
       for (const id of [0, 1, 2]) procs.kill(id);
+      procs.start(6, ['--join']);
+      const remaining = [3, 4, 5, 6];
+      expect(await joined(lc, remaining, last.epoch, last.activatesAfter), report(lc, remaining)).toBe(true);
       await w.progress(20);
     } finally {
       await w.stop();
