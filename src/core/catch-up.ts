@@ -152,6 +152,12 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
     r.awaitingView = true;
     r.newViewMsg = undefined;
     r.viewChangeDeadline = Infinity;
+    // A member also announces a VIEW-CHANGE for the view it is in (true: it voted in nothing of
+    // this epoch), and persists that view as not installed. Peers already in that view answer
+    // with its NEW-VIEW — a STATUS naming their own view gets none, so a replica that had moved
+    // to view v in the old epoch would wait for ever when the new epoch runs in view v too — and
+    // a first view change of the epoch short of n − f VIEW-CHANGEs without it can finish.
+    r.triggers.startViewChange(r.view, `entered epoch ${epoch} by state transfer`);
   } else {
     for (const link of added) r.out.persist.push({ kind: 'epoch-link', link });
   }

@@ -21,9 +21,12 @@ export function blameLeader(r: ReplicaState, leader: ReplicaId, what: string): v
   if (leader === r.leader && r.status === 'normal') startViewChange(r, r.view + 1, `leader misbehaved: ${what}`);
 }
 
-/** Moves to `newView`: persist the view first, then never vote below it again. */
+/**
+ * Moves to `newView`: persist the view first, then never vote below it again. While awaiting the
+ * view of an epoch entered by state transfer, `newView` may be the view we are in (catch-up.ts).
+ */
 export function startViewChange(r: ReplicaState, newView: number, reason: string): void {
-  if (newView <= r.view || !r.member) return;
+  if (newView < r.view || (newView === r.view && !r.awaitingView) || !r.member) return;
   r.view = newView;
   r.status = 'view-change';
   r.awaitingView = false;

@@ -15,7 +15,7 @@ import type { ChangeResult } from '../../src/core/membership.ts';
 import type { Batch } from '../../src/core/messages.ts';
 import { batchDigest } from '../../src/core/statements.ts';
 import { SIM_ADMIN_ID, simReplicaKey } from '../../src/sim/simulation.ts';
-import { EpochHarness } from './epoch-harness.ts';
+import { EpochHarness, type Envelope } from './epoch-harness.ts';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -257,5 +257,37 @@ describe('(d) removing the current leader', () => {
     for (const id of [1, 2, 3, 4]) expect([...certSignersAbove(h, id, 12)].every((s) => s !== 0)).toBe(true);
     for (const id of [1, 2, 3, 4]) expect(h.r(id).executed).toBe(15);
     expectAgreement(h, [0, 1, 2, 3, 4]);
+  });
+});
+
+describe('regressions', () => {
+  // Found by a membership-change scenario: replica 3, cut off short of the boundary, suspected its leader and
+  // moved to view 1 of epoch 0; the others began epoch 1 with a view change to view 1 too. Its
+  // state transfer into epoch 1 left it waiting for a NEW-VIEW, but peers re-send theirs only to
+  // a STATUS naming a lower view, or to a VIEW-CHANGE for their view — and it sent none: it never
+  // voted again. It now announces a VIEW-CHANGE for the view it is in.
+  it('a member that moved to view v of the old epoch and enters the new one, also in view v, by state transfer installs the view', () => {
+    const h = new EpochHarness();
+    const slotOf = (m: Envelope['message']) =>
+      m.type === 'propose' || m.type === 'accept' || m.type === 'commit' ? m.slot : m.type === 'checkpoint' ? m.seq : m.type === 'decision' ? m.cert.slot : m.type === 'request' ? 0 : Infinity;
+    const lag = h.dropWhere((e) => e.to === 3 && slotOf(e.message) > 8);
+    h.submit(h.change({ kind: 'rotate-key', id: 1, publicKey: simReplicaKey(1, 1).publicKey }));
+    h.runUntil(() => [0, 1, 2].every((id) => h.r(id).epoch === 1 && h.r(id).status === 'normal') && h.r(3).view === 1);
+    expect([0, 1, 2].map((id) => [h.r(id).view, h.r(id).leader])).toEqual([[1, 1], [1, 1], [1, 1]]);
+    expect([h.r(3).epoch, h.r(3).view, h.r(3).status, h.r(3).executed]).toEqual([0, 1, 'view-change', 8]);
+    expect(h.eventsOf(3, 'view-change-started')).toEqual([{ type: 'view-change-started', view: 1, reason: 'no progress towards the epoch boundary at slot 12' }]);
+
+    lag();
+    h.runUntil(() => h.r(3).epoch === 1 && h.r(3).status === 'normal');
+    expect(h.eventsOf(3, 'view-change-started').map((e) => [e.view, e.reason])).toEqual([
+      [1, 'no progress towards the epoch boundary at slot 12'],
+      [1, 'entered epoch 1 by state transfer'],
+    ]);
+    expect(h.eventsOf(3, 'new-view-installed')).toEqual([{ type: 'new-view-installed', view: 1, leader: 1, reproposed: 0 }]);
+    // And it votes again: a put is executed by all four.
+    const put = putCompletes(h, 'v');
+    h.runUntil(() => h.r(3).executed === put.slot);
+    expect(h.executed(3).filter((e) => e.slot === put.slot)[0]!.cert.sigs.length).toBe(3);
+    expectAgreement(h, [0, 1, 2, 3]);
   });
 });
