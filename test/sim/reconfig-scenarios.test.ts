@@ -11,9 +11,10 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/crypto/bytes.ts';
 import { leaderOf } from '../../src/core/config.ts';
-import type { ChangeResult } from '../../src/core/membership.ts';
-import type { Batch } from '../../src/core/messages.ts';
-import { batchDigest } from '../../src/core/statements.ts';
+import { Membership, type ChangeResult } from '../../src/core/membership.ts';
+import type { Batch, EpochLink, ReplicaMessage } from '../../src/core/messages.ts';
+import { stateDigestOf } from '../../src/core/replicated-state.ts';
+import { batchDigest, type Statements } from '../../src/core/statements.ts';
 import { SIM_ADMIN_ID, simReplicaKey } from '../../src/sim/simulation.ts';
 import { EpochHarness, type Envelope } from './epoch-harness.ts';
 
@@ -260,8 +261,138 @@ describe('(d) removing the current leader', () => {
   });
 });
 
+describe('(e) a joining replica fed a forged configuration chain', () => {
+  it('every forged proof of epoch 1 is dropped with its reason; the joiner then joins through the honest members', () => {
+    const h = new EpochHarness();
+    h.start(4);
+    h.crash(3); // Byzantine: the test sends its forgeries, signed with its real key
+    const cut = h.dropWhere((e) => e.to === 4);
+    const add = h.change({ kind: 'add', member: member(4) });
+    h.submit(add, [0, 1, 2]);
+    // Epoch 1 = {0,1,2,3,4} begins after slot 12; its first view needs 4 VIEW-CHANGEs, so it waits for the joiner.
+    h.runUntil(() => [0, 1, 2].every((id) => h.r(id).epoch === 1));
+    const honest = h.r(0).epochLinks[0]!;
+    const { stableCert, stableSnapshot } = h.r(0).internalsForTests;
+    expect(stableCert).toMatchObject({ epoch: 0, seq: 12 });
+    expect(honest.cert).toMatchObject({ epoch: 0, seq: 12 });
+
+    const e0 = h.statements(0);
+    const e1 = h.statements(1);
+    const digest = honest.cert.stateDigest;
+    const certBy = (signers: number[], statements = e0, epoch = 0) => ({ epoch, seq: 12, stateDigest: digest, sigs: signers.map((from) => ({ from, sig: h.sign(from, statements.checkpoint(12, digest)) })) });
+    const membershipWith = (edit: (m: Membership) => void) => {
+      const m = Membership.decode(honest.membership, h.config.clusterId);
+      edit(m);
+      return m.encode();
+    };
+    const forgeries: [string, EpochLink, string][] = [
+      ['signed by non-members', { ...honest, cert: certBy([5, 6, 7]) }, 'configuration proof: certificate signer 5 is not a member of epoch 0'],
+      ['signed by too few members', { ...honest, cert: certBy([0, 1]) }, 'configuration proof: checkpoint certificate has 2 signatures, needs 3'],
+      ['signed by members for epoch 1', { ...honest, cert: certBy([0, 1, 2], e1) }, 'configuration proof: checkpoint certificate: bad signature from replica 0'],
+      ['certified as epoch 1', { ...honest, cert: certBy([0, 1, 2], e1, 1) }, 'configuration proof for epoch 1 certified by epoch 1'],
+      ['certified at another checkpoint', { ...honest, cert: { ...honest.cert, seq: 8 } }, 'configuration proof: certificate at 8, boundary at 12'],
+      [
+        'membership not the certified one (an extra member 9)',
+        { ...honest, membership: membershipWith((m) => (m.current.config = { ...m.current.config, n: 6, replicas: [...m.current.config.replicas, member(9)] })) },
+        'configuration proof: membership does not match the certified state',
+      ],
+      ['skipping to epoch 2', { ...honest, membership: membershipWith((m) => (m.current.config = { ...m.current.config, epoch: 2 })) }, 'configuration proof for epoch 2, but the next one here is 1'],
+    ];
+    const snapshotDigest = stateDigestOf(stableSnapshot!)!;
+    for (const [what, link, reason] of forgeries) {
+      const out = h.inject(4, { type: 'state', links: [link], checkpoint: stableCert, snapshot: stableSnapshot!, from: 3, sig: h.sign(3, e0.state(3, 12, snapshotDigest)) });
+      expect(out.events, what).toEqual([{ type: 'drop', reason: `STATE: ${reason}`, from: 3 }]);
+      expect(out.persist, what).toEqual([]);
+      expect([h.r(4).epoch, h.r(4).isMember, h.r(4).executed, h.r(4).epochLinks.length], what).toEqual([0, false, 0, 0]);
+    }
+
+    // The honest members' STATE brings the real proof.
+    cut();
+    h.runUntil(() => [0, 1, 2, 4].every((id) => h.r(id).epoch === 1 && h.r(id).status === 'normal'));
+    expect(h.r(4).isMember).toBe(true);
+    expect(plainLink(h.r(4).epochLinks[0]!)).toEqual(plainLink(honest));
+    expect(epochsStarted(h, 4)).toEqual([[1, 12, [0, 1, 2, 3, 4]]]);
+    const put = putCompletes(h, 'joined');
+    h.runUntil(() => h.r(4).executed >= put.slot);
+    expectAgreement(h, [0, 1, 2, 4]);
+  });
+});
+
+describe('(f) a removed member replaying old-epoch votes ("I still work here")', () => {
+  it('n=5: replica 4 is removed at epoch 0; what it signs for epoch 1 and its replayed epoch-0 votes are dropped with their reasons; no certificate includes it', () => {
+    const h = new EpochHarness({ n: 5 });
+    // Replica 3 stops at slot 8 (checkpoint 8 stable): a member still in epoch 0, its window (8, 12].
+    const slotOf = (m: Envelope['message']) =>
+      m.type === 'propose' || m.type === 'accept' || m.type === 'commit' ? m.slot : m.type === 'checkpoint' ? m.seq : m.type === 'decision' ? m.cert.slot : m.type === 'request' ? 0 : Infinity;
+    const lag = h.dropWhere((e) => e.to === 3 && slotOf(e.message) > 8);
+    const remove4 = h.change({ kind: 'remove', id: 4 });
+    h.submit(remove4);
+    h.runUntil(() => [0, 1, 2].every((id) => h.r(id).epoch === 1 && h.r(id).status === 'normal') && h.r(4).epoch === 1);
+    expect([h.r(3).epoch, h.r(3).executed, h.r(3).lowWatermark, h.r(3).highWatermark]).toEqual([0, 8, 8, 12]);
+    expect(h.r(4).isMember).toBe(false);
+    for (const id of [0, 1, 2, 4]) expect(epochsStarted(h, id)).toEqual([[1, 12, [0, 1, 2, 3]]]);
+
+    // From here the test plays replica 4, with its real key.
+    h.crash(4);
+    const genuine = h.sentBy(4).filter((m) => m.type === 'accept' || m.type === 'commit' || m.type === 'checkpoint');
+    expect(genuine.length).toBeGreaterThan(20);
+    const e0 = h.statements(0);
+    const e1 = h.statements(1);
+    const junk = D([h.kv(1, { op: 'put', key: 'k', value: 'forged' })]);
+    const vote = (kind: 'accept' | 'commit', statements: Statements, view: number, slot: number) => ({ type: kind, view, slot, digest: junk, from: 4, sig: h.sign(4, statements.vote(kind, view, slot, junk)) });
+    const checkpoint = (statements: Statements, seq: number) => ({ type: 'checkpoint' as const, seq, stateDigest: junk, from: 4, sig: h.sign(4, statements.checkpoint(seq, junk)) });
+    const vcBody = { newView: 2, from: 4, checkpoint: h.r(0).internalsForTests.stableCert, slots: [], batches: [] };
+    const notMember = 'message from a replica that is not a member of the current epoch';
+
+    // At the members of epoch 1: nothing from 4 counts, whatever epoch it signs for.
+    const atMembers: [string, ReplicaMessage, string, number[]][] = [
+      ['epoch-1 ACCEPT', vote('accept', e1, 1, 13), notMember, [0, 1, 2]],
+      ['epoch-1 COMMIT', vote('commit', e1, 1, 13), notMember, [0, 1, 2]],
+      ['epoch-1 CHECKPOINT', checkpoint(e1, 16), notMember, [0, 1, 2]],
+      ['epoch-1 VIEW-CHANGE', { type: 'view-change', ...vcBody, sig: h.sign(4, e1.viewChange(vcBody)) }, notMember, [0, 1, 2]],
+      ['epoch-1 PROPOSE for view 1 (led by 1)', { type: 'propose', view: 1, slot: 13, batch: [], sig: h.sign(4, e1.vote('accept', 1, 13, D([]))) }, 'proposal with a bad leader signature', [0, 2]],
+      ['epoch-1 NEW-VIEW for view 2 (led by 2)', { type: 'new-view', view: 2, viewChanges: [], proposals: [], sig: h.sign(4, e1.newView({ view: 2, viewChanges: [], proposals: [] })) }, 'NEW-VIEW with a bad signature', [0, 1]],
+      ['epoch-0 ACCEPT for a slot of epoch 1', vote('accept', e0, 0, 13), notMember, [0, 1, 2]],
+      ['epoch-0 COMMIT for a slot of epoch 1', vote('commit', e0, 0, 13), notMember, [0, 1, 2]],
+      ...genuine.map((m, i): [string, ReplicaMessage, string, number[]] => [`replayed epoch-0 ${m.type} #${i}`, m as ReplicaMessage, notMember, [0, 1, 2]]),
+    ];
+    // At replica 3, still in epoch 0 where 4 is a member: its epoch-0 signatures are checked, but
+    // nothing above the boundary fits the window, and its epoch-1 signatures are not epoch 0's.
+    const atLaggard: [string, ReplicaMessage, string, number[]][] = [
+      ['epoch-0 ACCEPT above the boundary', vote('accept', e0, 0, 13), 'ACCEPT outside the watermarks', [3]],
+      ['epoch-0 COMMIT above the boundary', vote('commit', e0, 0, 13), 'COMMIT outside the watermarks', [3]],
+      ['epoch-0 CHECKPOINT above the boundary', checkpoint(e0, 16), 'CHECKPOINT for a sequence number outside the window', [3]],
+      ['epoch-1 ACCEPT inside the window', vote('accept', e1, 0, 10), 'ACCEPT with a bad signature', [3]],
+      ['epoch-1 COMMIT inside the window', vote('commit', e1, 0, 10), 'COMMIT with a bad signature', [3]],
+      ['epoch-1 CHECKPOINT at the boundary', checkpoint(e1, 12), 'CHECKPOINT with a bad signature', [3]],
+    ];
+    for (const [what, message, reason, to] of [...atMembers, ...atLaggard]) {
+      for (const id of to) {
+        const out = h.inject(id, message);
+        expect(out.events.map((e) => (e.type === 'drop' ? e.reason : e.type)), `${what} at replica ${id}`).toEqual([reason]);
+        expect([out.persist, out.send], `${what} at replica ${id}`).toEqual([[], []]);
+      }
+    }
+
+    // Replica 3 catches up; the cluster goes on without replica 4, and no certificate names it.
+    lag();
+    h.runUntil(() => h.r(3).epoch === 1 && h.r(3).status === 'normal');
+    expect(epochsStarted(h, 3)).toEqual([[1, 12, [0, 1, 2, 3]]]);
+    const puts = ['a', 'b'].map((v) => putCompletes(h, v));
+    h.runUntil(() => [0, 1, 2, 3].every((id) => h.r(id).executed === puts[1]!.slot));
+    for (const id of [0, 1, 2, 3]) expect([...certSignersAbove(h, id, 12)].filter((s) => s === 4)).toEqual([]);
+    for (const id of [0, 1, 2, 3]) expect(h.eventsOf(id, 'alarm')).toEqual([]);
+    expectAgreement(h, [0, 1, 2, 3, 4]);
+  });
+});
+
+/** An epoch link as comparable hex. */
+function plainLink(l: EpochLink): unknown {
+  return { membership: toHex(l.membership), restHash: toHex(l.restHash), cert: { ...l.cert, stateDigest: toHex(l.cert.stateDigest), sigs: l.cert.sigs.map((s) => ({ from: s.from, sig: toHex(s.sig) })) } };
+}
+
 describe('regressions', () => {
-  // Found by a membership-change scenario: replica 3, cut off short of the boundary, suspected its leader and
+  // Found by scenario (f): replica 3, cut off short of the boundary, suspected its leader and
   // moved to view 1 of epoch 0; the others began epoch 1 with a view change to view 1 too. Its
   // state transfer into epoch 1 left it waiting for a NEW-VIEW, but peers re-send theirs only to
   // a STATUS naming a lower view, or to a VIEW-CHANGE for their view — and it sent none: it never
