@@ -425,6 +425,26 @@ describe('regressions', () => {
   });
 });
 
+describe('regression seeds (byzpax sim --reconfig --seed S)', () => {
+  const seed = (s: number) => {
+    const sim = new Simulation({ ...defaultSimOptions, seed: s, reconfig: true });
+    const r = sim.run();
+    return { violations: r.violations, live: r.live, linearizable: r.linearizable, epoch: sim.membershipView.latest().epoch };
+  };
+
+  // Seeds 84 and 206: the plan replaced replica 0 while it was changing views; at the boundary it
+  // entered the new epoch, where it is no member, still 'view-change' with its old epoch's
+  // VIEW-CHANGEs forgotten — its invariant (own VIEW-CHANGE for the view it changes to) failed.
+  // A replica changing views when an epoch begins now waits for that epoch's view.
+  it('seed 84: a member replaced while changing views stops there (then add, rotate, remove: epoch 4)', () => {
+    expect(seed(84)).toEqual({ violations: [], live: true, linearizable: 'ok', epoch: 4 });
+  });
+
+  it('seed 206: the same, replica 0 replaced while changing to view 3', () => {
+    expect(seed(206)).toEqual({ violations: [], live: true, linearizable: 'ok', epoch: 1 });
+  });
+});
+
 describe('the removed-member strategy in random schedules (--reconfig --byzantine R:removed-member)', () => {
   it('the drawn plan replaces it; afterwards everything it signs is dropped: no violation, live, linearizable', () => {
     const notMember = 'message from a replica that is not a member of the current epoch';
