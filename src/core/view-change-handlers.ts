@@ -224,6 +224,9 @@ function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert
   }
   r.nextSlot = Math.max(lastSlot, r.lowWatermark, r.executed) + 1;
 
+  // A new leader gets a full timeout to reach a pending epoch boundary too, not what is left of
+  // the last one's: a stale timer deposes it right after it installs (found by sim --reconfig seed 62).
+  r.boundaryProgress = { executed: r.executed, since: r.now };
   // Requests still waiting go to the new leader (or into its queue), and their timers restart.
   r.queue.length = 0;
   r.ordering.clear();
