@@ -423,6 +423,32 @@ describe('regressions', () => {
     expect(h.executed(3).filter((e) => e.slot === put.slot)[0]!.cert.sigs.length).toBe(3);
     expectAgreement(h, [0, 1, 2, 3]);
   });
+
+  // Seed 184, message by message: the next leader decided slot 1 (the change) on COMMITs alone,
+  // without its body. Its own NEW-VIEW brought the body; slot 1 executed inside installing view 1;
+  // with the boundary now pending, the leader filled slots from its stale next slot — slot 1 again,
+  // empty: two PROPOSEs for (view 1, slot 1).
+  it('a new leader whose NEW-VIEW executes a change proposes past its re-proposals, never over them', () => {
+    const h = new EpochHarness();
+    const rotate3 = h.change({ kind: 'rotate-key', id: 3, publicKey: simReplicaKey(3, 1).publicKey });
+    h.dropWhere((e) => e.to === 1 && ((e.message.type === 'propose' && e.message.view === 0) || e.message.type === 'decision' || e.message.type === 'state'));
+    h.dropWhere((e) => e.from === 0 && e.message.type === 'propose' && e.message.slot > 1);
+    h.submit(rotate3, [0, 1, 2, 3]);
+    h.deliverAll();
+    const s1 = h.r(1).internalsForTests.log.get(1)!;
+    expect([s1.decided?.cert.view, s1.body(s1.decided!.digestHex), h.r(1).executed]).toEqual([0, undefined, 0]);
+    h.crash(0);
+    h.runUntil(() => [1, 2, 3].every((id) => h.r(id).epoch === 1 && h.r(id).status === 'normal'));
+    // Replica 1 led view 1: one value per slot, slot 1 being its re-proposal of the change.
+    const proposals = [...h.sentBy(1).flatMap((m) => (m.type === 'propose' ? [m] : m.type === 'new-view' ? m.proposals : []))].filter((p) => p.view === 1);
+    const bySlot = new Map<number, Set<string>>();
+    for (const p of proposals) bySlot.set(p.slot, (bySlot.get(p.slot) ?? new Set()).add(toHex(D(p.batch))));
+    expect([...bySlot.values()].every((d) => d.size === 1)).toBe(true);
+    expect([...bySlot.get(1)!]).toEqual([toHex(D([rotate3]))]);
+    expect([...bySlot.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const id of [1, 2, 3]) expect(epochsStarted(h, id)).toEqual([[1, 12, [0, 1, 2, 3]]]);
+    expectAgreement(h, [1, 2, 3]);
+  });
 });
 
 describe('regression seeds (byzpax sim --reconfig --seed S)', () => {
@@ -449,6 +475,15 @@ describe('regression seeds (byzpax sim --reconfig --seed S)', () => {
   // some replica deposed each new leader right after installing its view. A new view now restarts it.
   it('seed 62: every new view gets a full timeout to reach the boundary', () => {
     expect(seed(62)).toMatchObject({ violations: [], live: true, linearizable: 'ok' });
+  });
+
+  // Seed 184 (S5: a correct leader signed two ACCEPTs for one slot in one view): the leader of
+  // view 5 held commit certificates for slots 33-36 without their bodies; its NEW-VIEW's
+  // re-proposals brought them, slot 33 executed an admin's change, and with a boundary pending
+  // the leader filled slots from its stale next slot — over its own re-proposals. The next slot is
+  // now set before anything in installing a view can execute.
+  it('seed 184: a new leader never proposes over its own NEW-VIEW', () => {
+    expect(seed(184)).toMatchObject({ violations: [], live: true, linearizable: 'ok' });
   });
 });
 
