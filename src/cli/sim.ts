@@ -50,6 +50,9 @@ export function simCommand(argv: string[]): number {
   for (const r of silent) if (r >= n) throw new UsageError(`--silent ${r}: there are only replicas 0..${n - 1}`);
   const byzantine = parseByzantine(values.byzantine, n);
   for (const b of byzantine) if (silent.includes(b.id)) throw new UsageError(`replica ${b.id} is both --silent and --byzantine`);
+  if (!values.reconfig && byzantine.some((b) => b.strategy === 'removed-member')) {
+    throw new UsageError('removed-member attacks once a membership change removes it: add --reconfig (the drawn plan then replaces it)');
+  }
   const faulty = new Set(silent).size + byzantine.length;
   const allowMore = values['allow-more-than-f'];
   if (faulty > f && !allowMore) {

@@ -148,15 +148,19 @@ export function handleState(r: ReplicaState, m: StateMsg): void {
     enterNewEpoch(r, epoch, added);
     // Which view the new epoch is in we learn from a NEW-VIEW (peers send theirs in answer to
     // STATUS) or from the VIEW-CHANGEs of its first view change: wait for one, vote in no view.
-    // Not for ever: members that entered the epoch at the checkpoint started its view change, and
-    // their VIEW-CHANGEs may have reached us while we were still in the previous epoch (dropped:
-    // signed for an epoch we did not know). If too few of them remain to pull us in by the join
-    // rule — one, with f silent — nobody would move. So after one view-change timeout we start
-    // the epoch's view change ourselves, from our view, as they did (found by the nemesis).
     r.status = 'view-change';
     r.awaitingView = true;
     r.newViewMsg = undefined;
-    r.viewChangeDeadline = r.member ? r.now + r.params.viewChangeTimeoutTicks : Infinity;
+    r.viewChangeDeadline = Infinity;
+    // A member also announces a VIEW-CHANGE for the view it is in (true: it voted in nothing of
+    // this epoch), and persists that view as not installed. Peers already in that view answer
+    // with its NEW-VIEW — a STATUS naming their own view gets none, so a replica that had moved
+    // to view v in the old epoch would wait for ever when the new epoch runs in view v too — and
+    // a first view change of the epoch short of n − f VIEW-CHANGEs without it can finish: the
+    // members that entered at the checkpoint may have sent theirs while we were still in the old
+    // epoch (dropped: signed for an epoch we did not know), and with f silent neither the join
+    // rule nor the n − f timer would otherwise move anyone (found by the nemesis too).
+    r.triggers.startViewChange(r.view, `entered epoch ${epoch} by state transfer`);
   } else {
     for (const link of added) r.out.persist.push({ kind: 'epoch-link', link });
   }

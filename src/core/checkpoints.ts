@@ -97,6 +97,10 @@ export function enterNewEpoch(r: ReplicaState, epoch: number, links: EpochLink[]
   r.enterEpoch(epoch);
   r.deferred.clear();
   r.viewChanges.clear();
+  // Our VIEW-CHANGEs were the old epoch's: a replica still changing views now waits for the new
+  // epoch's view like one entering by state transfer (a member announces one right after, a
+  // replica no longer a member never does).
+  if (r.status === 'view-change') r.awaitingView = true;
   r.queue.length = 0;
   r.ordering.clear();
   r.fastPausedThrough = Math.max(r.fastPausedThrough, r.lowWatermark);

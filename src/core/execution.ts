@@ -24,6 +24,8 @@ export function maybeExecute(r: ReplicaState): void {
 function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
   const cert = s.decided!.cert;
   const applied: Outputs['executed'][number]['applied'] = [];
+  // Read before the batch runs: a change it executes is what makes `next` appear.
+  const scheduled = r.app.membership.next;
   for (const request of batch) {
     const outcome = r.app.execute(request, { slot: s.slot, window: r.params.window, checkpointInterval: r.params.checkpointInterval });
     const key = requestKey(request);
@@ -37,7 +39,6 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
     r.replyCache.set(reply.clientId, reply);
     r.out.replies.push({ clientId: reply.clientId, message: reply });
   }
-  const scheduled = r.app.membership.next;
   r.app.membership.afterSlot(s.slot);
   r.executed = s.slot;
   r.viewChangeAttempts = 0;

@@ -21,9 +21,12 @@ export function blameLeader(r: ReplicaState, leader: ReplicaId, what: string): v
   if (leader === r.leader && r.status === 'normal') startViewChange(r, r.view + 1, `leader misbehaved: ${what}`);
 }
 
-/** Moves to `newView`: persist the view first, then never vote below it again. */
+/**
+ * Moves to `newView`: persist the view first, then never vote below it again. While awaiting the
+ * view of an epoch entered by state transfer, `newView` may be the view we are in (catch-up.ts).
+ */
 export function startViewChange(r: ReplicaState, newView: number, reason: string): void {
-  if (newView <= r.view || !r.member) return;
+  if (newView < r.view || (newView === r.view && !r.awaitingView) || !r.member) return;
   r.view = newView;
   r.status = 'view-change';
   r.awaitingView = false;
@@ -200,10 +203,17 @@ function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert
   r.out.persist.push({ kind: 'new-view', message: m });
   for (const v of r.viewChanges.keys()) if (v <= m.view) r.viewChanges.delete(v);
   r.event({ type: 'new-view-installed', view: m.view, leader: r.leader, reproposed: m.proposals.length });
-  if (checkpoint.seq > r.lowWatermark) maybeAdvanceStable(r, checkpoint);
-
   const leading = r.leader === r.id;
   const lastSlot = m.proposals.length > 0 ? m.proposals[m.proposals.length - 1]!.slot : checkpoint.seq;
+  // Set before anything below can execute a slot (the checkpoint, a re-proposal bringing the body
+  // a decision waited for): execution lets a leader propose at once, and it must propose past the
+  // re-proposals, never over them, and nothing queued in an earlier view (found by sim --reconfig
+  // seed 184: a leader filled the slots up to a boundary over its own NEW-VIEW's).
+  r.nextSlot = Math.max(lastSlot, r.lowWatermark, r.executed) + 1;
+  r.queue.length = 0;
+  r.ordering.clear();
+  if (checkpoint.seq > r.lowWatermark) maybeAdvanceStable(r, checkpoint);
+
   // Re-proposed slots commit classically: the fast path is for a stable view. Set before the
   // re-proposals are accepted below: ACCEPTs for them that arrived ahead of this NEW-VIEW may
   // prepare a slot right away, and it must not start waiting for a fast certificate.
@@ -219,8 +229,11 @@ function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert
       handlePropose(r, p, true);
     }
   }
-  r.nextSlot = Math.max(lastSlot, r.lowWatermark, r.executed) + 1;
+  r.nextSlot = Math.max(r.nextSlot, r.executed + 1);
 
+  // A new leader gets a full timeout to reach a pending epoch boundary too, not what is left of
+  // the last one's: a stale timer deposes it right after it installs (found by sim --reconfig seed 62).
+  r.boundaryProgress = { executed: r.executed, since: r.now };
   // Requests still waiting go to the new leader (or into its queue), and their timers restart.
   r.queue.length = 0;
   r.ordering.clear();

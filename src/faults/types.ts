@@ -28,6 +28,7 @@ export const strategyNames = [
   'slow-leader',
   'flood',
   'collude',
+  'removed-member',
 ] as const;
 
 export type StrategyName = (typeof strategyNames)[number];

@@ -84,7 +84,8 @@ export interface SimOptions {
    * Membership changes during the chaos phase, submitted one at a time by an admin client: `true`
    * draws a plan from the seed (grow, shrink, replace a member or the leader, rotate a key, change
    * f), or give the plan. New members start as joining replicas with only the genesis
-   * configuration; removed ones keep running and must stop voting.
+   * configuration; removed ones keep running and must stop voting. A drawn plan also replaces
+   * every replica running the `removed-member` strategy, which attacks once it is out.
    */
   reconfig?: boolean | PlannedChange[];
 }
@@ -278,7 +279,8 @@ export class Simulation {
       );
     });
     if (opts.reconfig) {
-      const plan = opts.reconfig === true ? drawReconfigPlan(this.prng.fork(), opts.n) : opts.reconfig;
+      const retire = [...this.byzantine].filter(([, s]) => s === 'removed-member').map(([id]) => id);
+      const plan = opts.reconfig === true ? drawReconfigPlan(this.prng.fork(), opts.n, retire) : opts.reconfig;
       const adminSigner = new Signer(adminSeed);
       const startAt = 20 + this.prng.int(Math.max(1, Math.floor(opts.steps / 3)));
       this.admin = new SimAdmin(SIM_ADMIN_ID, plan, this.membershipView, (s) => adminSigner.sign(s), startAt, 30, (change) => this.onChangeAccepted(change));
@@ -801,7 +803,7 @@ function describeConfig(c: ClusterConfig): string {
  * current: grow by three and raise f, shrink (from n ≥ 5), replace a member or the member leading
  * view 0, rotate a key, change f, or a mix of them.
  */
-export function drawReconfigPlan(prng: Prng, n: number): PlannedChange[] {
+export function drawReconfigPlan(prng: Prng, n: number, retire: readonly number[] = []): PlannedChange[] {
   let nextId = n;
   const freshMember = () => {
     const id = nextId++;
@@ -834,5 +836,12 @@ export function drawReconfigPlan(prng: Prng, n: number): PlannedChange[] {
     [rotate],
     [replaceFirst, add, rotate, remove],
   ];
-  return prng.pick(plans);
+  const plan = [...prng.pick(plans)];
+  // Replicas the plan must remove (a removed-member strategy attacks only once it is out): each is
+  // replaced, at a drawn step, unless an earlier step already removed it.
+  for (const id of retire) {
+    const replaceIt: PlannedChange = (c) => (memberOf(c.latest().config, id) ? { kind: 'replace', id, member: freshMember() } : undefined);
+    plan.splice(prng.int(plan.length + 1), 0, replaceIt);
+  }
+  return plan;
 }
