@@ -18,7 +18,7 @@ acknowledged write read back, one state on the correct replicas). Loopback only,
     byzantine: int('the replica that lies', { arg: 'R', defaultText: 'chosen by the seed' }),
     strategies: textList('comma-separated strategies to cycle through', {
       arg: 'L',
-      defaultText: 'all but crash-recover, collude',
+      defaultText: 'all but crash-recover, collude, removed-member',
       check: (s) => (isStrategyName(s) ? undefined : `unknown strategy '${s}' (see byzpax faults)`),
     }),
     faults: textList('comma-separated fault kinds to draw from', {

@@ -37,7 +37,7 @@ export interface NemesisOptions {
   mode: 'fast' | 'classic';
   /** The replica that runs Byzantine strategies (default: chosen by the seed). */
   byzantine?: number;
-  /** Strategies to cycle through (default: every one but crash-recover, which is a crash, not a lie). */
+  /** Strategies to cycle through (default: every one but crash-recover, which is a crash, not a lie, collude and removed-member). */
   strategies?: StrategyName[];
   /** Fault kinds to draw from (default: all of them). */
   faults?: NemesisFault[];
@@ -101,7 +101,8 @@ export async function runNemesis(o: NemesisOptions): Promise<NemesisReport> {
   const { cluster } = generateCluster({ dir: keyDir, n: o.n, clients: o.clients, mode: o.mode, basePort: await freePortRange(o.n), params: NEMESIS_PARAMS });
   const { n, f } = cluster.config;
   const byz = o.byzantine ?? Math.floor(random() * n);
-  const pool = o.strategies ?? strategyNames.filter((s) => s !== 'crash-recover' && s !== 'collude');
+  // removed-member attacks only once removed, and the nemesis replaces correct replicas only.
+  const pool = o.strategies ?? strategyNames.filter((s) => s !== 'crash-recover' && s !== 'collude' && s !== 'removed-member');
   const procs = new ReplicaProcesses({ cluster, keyDir, dataDir: join(dir, 'data'), args: ['--log-level', process.env.BYZPAX_NEMESIS_LOG ?? 'warn'] });
   const problems: string[] = [];
   const used: StrategyName[] = [];

@@ -36,7 +36,7 @@ describe('Byzantine replicas in a live cluster', () => {
     expect(r.out).toMatch(/15 operations answered by f\+1 = 2 matching replicas; every acknowledged write read back/);
     expect(r.out).toMatch(/R0 {2}BYZANTINE \(equivocate\)/);
     // The correct replicas moved past view 0 (whose leader lied) and at least one of them holds the proof.
-    for (const id of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`R${id} {2}view [1-9]\\d* \\(leader R[1-3]\\)`));
+    for (const id of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`R${id} {2}epoch 0 {2}view [1-9]\\d* \\(leader R[1-3]\\)`));
     expect(r.out).toMatch(/detected R0×\d+/);
     expect(r.out).toMatch(/every correct replica executed the same \d+ slots and holds the same state/);
   });

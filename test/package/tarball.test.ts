@@ -269,8 +269,8 @@ import type {} from 'byzpax/dist/core/replica.js';
     const upExit = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 45_000;
-      while (!/R3 {2}view \d+/.test(upOut) && up.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(upOut).toMatch(/R3 {2}view \d+/);
+      while (!/R3 {2}epoch \d+ {2}view \d+/.test(upOut) && up.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(upOut).toMatch(/R3 {2}epoch \d+ {2}view \d+/);
       expect(processesIn(join(app, 'data', 'replica-')), 'replica processes').toHaveLength(4);
 
       writeFileSync(
