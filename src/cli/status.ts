@@ -1,7 +1,8 @@
 /**
  * `byzpax status`: the cluster as its replicas agree it is — epoch, members, f, the leader of the
- * view the answer came from, a pending change — read through the log, and whether this machine
- * reaches each member.
+ * view the answer came from, a pending change — read through the log; then each member: whether
+ * this machine reaches it, and what its latest signed STATUS says (epoch, view, executed slot,
+ * stable checkpoint; one replica's word about itself).
  */
 import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
 import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
@@ -31,10 +32,11 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const a = await client.readMembership();
     const { config } = a.result.current;
     const leader = leaderOf(a.view, config);
-    // Give links to members learned just now a moment to come up before saying who is reachable.
+    // Give links to members learned just now a moment to come up, then ask each how it is.
     await client.waitForConnections(config.n, 1000);
+    const states = await client.memberStates(800);
     const reachable = new Set(client.connectedReplicas());
-    const members = config.replicas.map((r) => ({ id: r.id, url: r.address ?? '', leader: r.id === leader, reachable: reachable.has(r.id) }));
+    const members = config.replicas.map((r) => ({ id: r.id, url: r.address ?? '', leader: r.id === leader, reachable: reachable.has(r.id), ...(states.has(r.id) ? { state: states.get(r.id)! } : {}) }));
     const next = a.result.next;
     if (values.json) {
       process.stdout.write(
@@ -44,7 +46,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
     }
     const lines = [
       `cluster ${config.clusterId}: epoch ${config.epoch ?? 0}, n=${config.n}, f=${config.f}, view ${a.view} (leader ${leader}), answered at slot ${a.slot}`,
-      ...members.map((m) => `  replica ${String(m.id).padEnd(4)} ${m.url.padEnd(28)} ${m.reachable ? 'reachable' : 'UNREACHABLE'}${m.leader ? '  leader' : ''}`),
+      ...members.map((m) => {
+        const st = m.state ? `epoch ${m.state.epoch}, view ${m.state.view}, executed ${m.state.executed}, stable checkpoint ${m.state.stable}` : m.reachable ? 'no status yet' : '';
+        return `  replica ${String(m.id).padEnd(4)} ${m.url.padEnd(28)} ${(m.reachable ? 'reachable' : 'UNREACHABLE').padEnd(11)}${m.leader ? ' leader' : '       '}  ${st}`.trimEnd();
+      }),
       ...(next ? [`  pending: epoch ${next.config.epoch ?? 0} after slot ${next.activatedAt}: members ${next.config.replicas.map((r) => r.id).join(', ')}, f=${next.config.f}`] : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');

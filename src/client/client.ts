@@ -32,7 +32,7 @@ import { Auth } from '../core/auth.ts';
 import { epochOf, leaderOf, type ClusterConfig } from '../core/config.ts';
 import { EpochChain } from '../core/epochs.ts';
 import { decodeChangeResult, encodeSystemCommand, Membership, type ChangeResult, type MembershipChange } from '../core/membership.ts';
-import type { ClientRequest, ConfigProofMsg, ReplyMsg } from '../core/messages.ts';
+import type { ClientRequest, ConfigProofMsg, ReplyMsg, StatusMsg } from '../core/messages.ts';
 import { bytesEqual } from '../crypto/bytes.ts';
 import { Signer } from '../crypto/signer.ts';
 import { SignatureVerifier } from '../crypto/verifier.ts';
@@ -89,6 +89,14 @@ interface Pending {
   timers: NodeJS.Timeout[];
 }
 
+/** What a replica's signed STATUS says of it. */
+export interface MemberState {
+  epoch: number;
+  view: number;
+  executed: number;
+  stable: number;
+}
+
 /** Replies held back per request until their epoch's configuration is known (bounded: Byzantine replicas may send many). */
 const MAX_HELD_BACK = 64;
 
@@ -98,6 +106,8 @@ export class Client {
   private readonly signer: Signer;
   /** The configurations this client verified, from the one in its cluster file on. */
   private readonly chain: EpochChain;
+  /** Members' signed STATUS, while `memberStates` collects them. */
+  private readonly statuses = new Map<number, MemberState>();
   /** The epoch a CONFIG-QUERY is out for, so one reply from a later epoch does not start a storm. */
   private querying: { epoch: number; at: number } | undefined;
   private believedView = 0;
@@ -269,6 +279,7 @@ export class Client {
     const d = decodeMessage(frame);
     if (!d.ok) return this.reject(`malformed frame: ${d.reason}`);
     if (d.message.type === 'config-proof') return this.onConfigProof(from, d.message);
+    if (d.message.type === 'status') return this.onStatus(from, d.message);
     if (d.message.type !== 'reply') return this.reject(`a replica sent a ${d.message.type}`);
     const reply = d.message;
     if (reply.from !== from) return this.reject('reply signed for another replica than the sender');
@@ -302,6 +313,28 @@ export class Client {
     if (this.querying && this.querying.epoch >= epoch && now - this.querying.at < 1000) return;
     this.querying = { epoch, at: now };
     this.transport.send(replica, encodeMessage({ type: 'config-query', since: this.epoch }));
+  }
+
+  /** A member's signed STATUS (the answer to `memberStates`), kept if its epoch's key signed it. */
+  private onStatus(from: number, m: StatusMsg): void {
+    if (m.from !== from) return this.reject('STATUS signed for another replica than the sender');
+    const auth = this.chain.authOf(m.epoch);
+    if (!auth || !auth.verifyReplica(m.from, auth.statements.status(m.view, m.executed, m.stable, m.from), m.sig)) return this.reject('STATUS with a bad signature');
+    const known = this.statuses.get(from);
+    if (!known || known.epoch < m.epoch || (known.epoch === m.epoch && known.executed <= m.executed)) this.statuses.set(from, { epoch: m.epoch, view: m.view, executed: m.executed, stable: m.stable });
+  }
+
+  /**
+   * How each replica says it is — epoch, view, last executed slot, stable checkpoint — from its
+   * latest signed STATUS, asked for now and collected for `waitMs`. Each is one replica's word
+   * (a Byzantine one may lag or lie about itself, not sign for another); replicas that did not
+   * answer are absent.
+   */
+  async memberStates(waitMs = 500): Promise<Map<number, MemberState>> {
+    this.statuses.clear();
+    this.transport.send('all', encodeMessage({ type: 'config-query', since: this.epoch }));
+    await new Promise((r) => setTimeout(r, waitMs));
+    return new Map(this.statuses);
   }
 
   /** Verifies each proof with the epoch before it; a wrong one is counted and ends the answer. */

@@ -21,7 +21,8 @@ const MAX_DECISIONS_PER_STATUS = 32;
 export function sendStatus(r: ReplicaState): void {
   r.lastStatus = r.now;
   const sig = r.auth.sign(r.auth.statements.status(r.view, r.executed, r.lowWatermark, r.id));
-  r.broadcast({ type: 'status', epoch: r.epoch, view: r.view, executed: r.executed, stable: r.lowWatermark, from: r.id, sig });
+  r.lastStatusMsg = { type: 'status', epoch: r.epoch, view: r.view, executed: r.executed, stable: r.lowWatermark, from: r.id, sig };
+  r.broadcast(r.lastStatusMsg);
 }
 
 /**

@@ -11,7 +11,7 @@ import { Auth, type SignFn } from './auth.ts';
 import { epochOf, leaderOf, memberOf, quorums as quorumsOf, type ClusterConfig, type ProtocolParams, type Quorums, type ReplicaId } from './config.ts';
 import { EpochChain } from './epochs.ts';
 import { emptyOutputs, type Outputs, type ProtocolEvent } from './io.ts';
-import type { CheckpointCert, ClientRequest, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, ViewChangeMsg } from './messages.ts';
+import type { CheckpointCert, ClientRequest, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, StatusMsg, ViewChangeMsg } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
 import type { SelectRule } from './select.ts';
 import { SlotState } from './slot.ts';
@@ -128,6 +128,8 @@ export class ReplicaState {
   /** While the epoch's end is pending: the executed slot when it last moved, and when (a leader that stops short of the boundary is suspected). */
   boundaryProgress = { executed: 0, since: 0 };
   lastStatus = 0;
+  /** The STATUS this replica last broadcast: also what it shows a client asking how it is. */
+  lastStatusMsg: StatusMsg | undefined;
   executedAtLastStatus = 0;
 
   /** Reasons for every dropped input, counted; also the protocol counters observers read. */

@@ -48,7 +48,7 @@ import type { Membership } from './membership.ts';
 import type { DurableState } from './durable.ts';
 import { checkInvariants } from './invariants.ts';
 import type { Input, Outputs } from './io.ts';
-import { MAX_LINKS_PER_PROOF, type ConfigProofMsg, type Digest, type EpochLink, type ReplicaMessage } from './messages.ts';
+import { MAX_LINKS_PER_PROOF, type ConfigProofMsg, type Digest, type EpochLink, type ReplicaMessage, type StatusMsg } from './messages.ts';
 import { handleAccept, handleCommit, handlePropose } from './normal-case.ts';
 import { ReplicaState, type ReplicaCounter } from './replica-state.ts';
 import { ReplicatedState } from './replicated-state.ts';
@@ -148,6 +148,11 @@ export class Replica {
   /** Proofs of every configuration after genesis verified here (what `byzpax config fetch` and joiners need). */
   get epochLinks(): readonly EpochLink[] {
     return this.s.chain.links;
+  }
+
+  /** The STATUS this replica last broadcast (signed; at most one status interval old). */
+  get lastStatus(): StatusMsg | undefined {
+    return this.s.lastStatusMsg;
   }
 
   /** The answer to a client that knows the configurations up to epoch `since` (see ConfigQueryMsg). */

@@ -373,12 +373,19 @@ export class ReplicaServer {
     this.enqueue({ kind: 'message', message: m });
   }
 
-  /** A client behind a membership change asks for the proofs of the configurations since its own. */
+  /**
+   * A client behind a membership change asks for the proofs of the configurations since its own
+   * (`byzpax status` asks every member, for their STATUS too).
+   */
   private answerConfigQuery(clientId: number, since: number): void {
     if (!this.replica) return; // a Byzantine node stays quiet (its clients ask the others)
-    const frame = encodeMessage(this.replica.configProof(since));
-    this.bytesOut += frame.byteLength;
-    this.transport.sendToClient(clientId, frame);
+    // With the proofs, how this replica is (its last signed STATUS): what `byzpax status` shows.
+    const status = this.replica.lastStatus;
+    for (const m of [this.replica.configProof(since), ...(status ? [status] : [])]) {
+      const frame = encodeMessage(m);
+      this.bytesOut += frame.byteLength;
+      this.transport.sendToClient(clientId, frame);
+    }
   }
 
   private dropFrame(reason: string, who: string): void {

@@ -125,6 +125,7 @@ describe('membership change with real processes', () => {
     let members: number[] = [];
     let alive: number[] = [];
     let second = -1;
+    let activated = -1;
     try {
       await w.progress(20);
       // The machine of a backup dies with its disk.
@@ -150,6 +151,7 @@ describe('membership change with real processes', () => {
       await epochBegun(admin, 1);
       members = [0, 1, 2, 3, 4].filter((i) => i !== dead);
       expect(await joined(lc, members, 1, activatesAfter), `the new member did not catch up:\n${report(lc, members)}`).toBe(true);
+      activated = activatesAfter;
       expect(lc.procs.status[4]!.members).toEqual(members);
       // It came from nothing: the configurations and a snapshot, each verified, then the log.
       expect(readFileSync(procs.logFile(4), 'utf8')).toMatch(/"msg":"state transferred"/);
@@ -172,7 +174,10 @@ describe('membership change with real processes', () => {
     const status = await byzpax(['status', '--cluster', join(lc.keyDir, 'cluster.json'), '--key', join(lc.keyDir, 'client-0.key')]);
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^cluster byzpax-[0-9a-f]+: epoch 1, n=4, f=1, view \d+ \(leader \d+\)/);
-    expect(status.stdout).toMatch(/replica 4 +ws:\/\/127\.0\.0\.1:\d+ +reachable/);
+    // Each member's own signed word: the new one is in epoch 1 and has executed past the boundary.
+    const four = /replica 4 +ws:\/\/127\.0\.0\.1:\d+ +reachable +(?:leader )? *epoch 1, view \d+, executed (\d+), stable checkpoint \d+/.exec(status.stdout);
+    expect(four, status.stdout).not.toBeNull();
+    expect(Number(four![1])).toBeGreaterThan(activated);
     expect(status.stdout).toMatch(new RegExp(`replica ${second} .*UNREACHABLE`));
     const fetched = join(lc.dir, 'epoch-1.json');
     const fetch = await byzpax(['config', 'fetch', '--cluster', join(lc.keyDir, 'cluster.json'), '--key', join(lc.keyDir, 'client-1.key'), '--out', fetched]);
