@@ -34,7 +34,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const leader = leaderOf(a.view, config);
     // Give links to members learned just now a moment to come up, then ask each how it is.
     await client.waitForConnections(config.n, 1000);
-    const states = await client.memberStates(800);
+    const states = await client.memberStates(1500);
     const reachable = new Set(client.connectedReplicas());
     const members = config.replicas.map((r) => ({ id: r.id, url: r.address ?? '', leader: r.id === leader, reachable: reachable.has(r.id), ...(states.has(r.id) ? { state: states.get(r.id)! } : {}) }));
     const next = a.result.next;

@@ -330,10 +330,17 @@ export class Client {
    * (a Byzantine one may lag or lie about itself, not sign for another); replicas that did not
    * answer are absent.
    */
-  async memberStates(waitMs = 500): Promise<Map<number, MemberState>> {
+  async memberStates(waitMs = 1500): Promise<Map<number, MemberState>> {
     this.statuses.clear();
-    this.transport.send('all', encodeMessage({ type: 'config-query', since: this.epoch }));
-    await new Promise((r) => setTimeout(r, waitMs));
+    const deadline = performance.now() + waitMs;
+    // Asked again every 200 ms of those that have not answered: a link may come up meanwhile.
+    while (performance.now() < deadline) {
+      const missing = this.configuration.replicas.filter((r) => !this.statuses.has(r.id));
+      if (missing.length === 0) break;
+      const query = encodeMessage({ type: 'config-query', since: this.epoch });
+      for (const r of missing) this.transport.send(r.id, query);
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - performance.now()))));
+    }
     return new Map(this.statuses);
   }
 
