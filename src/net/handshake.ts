@@ -1,13 +1,18 @@
 /**
  * Mutual authentication of a connection, the same for replica↔replica and client→replica links.
  *
- *   server  → dialler  CHALLENGE [tag, clusterId, "challenge", serverId, nonceS]
- *   dialler → server   HELLO     [tag, clusterId, "hello", role, id, serverId, nonceS, nonceD, sigD]
+ *   server  → dialler  CHALLENGE [tag, clusterId, "challenge", serverId, nonceS, ephS]
+ *   dialler → server   HELLO     [tag, clusterId, "hello", role, id, serverId, nonceS, nonceD, ephD, sigD]
  *   server  → dialler  WELCOME   [tag, clusterId, "welcome", sigS]
  *
  * with (statements built like src/core/statements.ts, domain-separated by the "hello" kind)
- *   sigD over ["byzpax/v1", clusterId, "hello", "dialler", role, id, serverId, nonceS, nonceD]
- *   sigS over ["byzpax/v1", clusterId, "hello", "server",  role, id, serverId, nonceS, nonceD]
+ *   sigD over [tag, clusterId, "hello", "dialler", role, id, serverId, nonceS, nonceD, ephS, ephD]
+ *   sigS over [tag, clusterId, "hello", "server",  role, id, serverId, nonceS, nonceD, ephS, ephD]
+ *
+ * ephS and ephD are fresh X25519 keys: once both signatures check, each side derives the
+ * connection's two ChaCha20-Poly1305 keys from their shared secret (secure-channel.ts), and every
+ * frame after the WELCOME is sealed. Both signatures name both ephemeral keys, so a machine in
+ * the middle that swaps one fails the handshake instead of reading the connection.
  *
  * Why this shape:
  *  - The server's fresh nonce makes sigD valid for this connection only: a recorded HELLO replayed
@@ -29,7 +34,9 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { Signer } from '../crypto/signer.ts';
 import type { SignatureVerifier } from '../crypto/verifier.ts';
+import { sha256 } from '../crypto/hash.ts';
 import { PeerDirectory, type NetMembers } from './members.ts';
+import { deriveChannelKeys, EphemeralKey, EPHEMERAL_KEY_BYTES, type ChannelKeys } from './secure-channel.ts';
 
 /**
  * Domain tag of every handshake message: distinct from the protocol's statement tag
@@ -56,30 +63,39 @@ export type HandshakeFailure =
   | 'self connection'
   | 'stale nonce'
   | 'replayed nonce'
-  | 'bad signature';
+  | 'bad signature'
+  | 'bad ephemeral key';
 
 export type HandshakeResult<T> = { ok: true; value: T } | { ok: false; reason: HandshakeFailure };
 
 type Direction = 'dialler' | 'server';
 
 /** The exact bytes each side signs. */
-export function helloStatement(
-  clusterId: string,
-  direction: Direction,
-  peer: PeerIdentity,
-  serverId: number,
-  nonceS: Uint8Array,
-  nonceD: Uint8Array,
-): Uint8Array {
-  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', direction, peer.role, peer.id, serverId, nonceS, nonceD]);
+/** What both sides sign, and what the channel keys are derived over: one handshake's every choice. */
+export interface HandshakeTranscript {
+  peer: PeerIdentity;
+  serverId: number;
+  nonceS: Uint8Array;
+  nonceD: Uint8Array;
+  ephS: Uint8Array;
+  ephD: Uint8Array;
 }
 
-export function encodeChallenge(clusterId: string, serverId: number, nonceS: Uint8Array): Uint8Array {
-  return encodeCbor([HANDSHAKE_TAG, clusterId, 'challenge', serverId, nonceS]);
+export function helloStatement(clusterId: string, direction: Direction, t: HandshakeTranscript): Uint8Array {
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', direction, t.peer.role, t.peer.id, t.serverId, t.nonceS, t.nonceD, t.ephS, t.ephD]);
 }
 
-export function encodeHello(clusterId: string, peer: PeerIdentity, serverId: number, nonceS: Uint8Array, nonceD: Uint8Array, sig: Uint8Array): Uint8Array {
-  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', peer.role, peer.id, serverId, nonceS, nonceD, sig]);
+/** The connection's keys: the ephemeral secret, bound to this very handshake. */
+function channelKeys(clusterId: string, t: HandshakeTranscript, secret: Uint8Array): ChannelKeys {
+  return deriveChannelKeys(secret, sha256(encodeCbor([HANDSHAKE_TAG, clusterId, 'channel', t.peer.role, t.peer.id, t.serverId, t.nonceS, t.nonceD, t.ephS, t.ephD])));
+}
+
+export function encodeChallenge(clusterId: string, serverId: number, nonceS: Uint8Array, ephS: Uint8Array): Uint8Array {
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'challenge', serverId, nonceS, ephS]);
+}
+
+export function encodeHello(clusterId: string, peer: PeerIdentity, serverId: number, nonceS: Uint8Array, nonceD: Uint8Array, ephD: Uint8Array, sig: Uint8Array): Uint8Array {
+  return encodeCbor([HANDSHAKE_TAG, clusterId, 'hello', peer.role, peer.id, serverId, nonceS, nonceD, ephD, sig]);
 }
 
 export function encodeWelcome(clusterId: string, sig: Uint8Array): Uint8Array {
@@ -122,41 +138,53 @@ export class HandshakeServer {
     this.seenNonces = new LruCache(replayCacheEntries);
   }
 
-  newChallenge(): { nonce: Uint8Array; message: Uint8Array } {
+  /** A fresh challenge: its nonce and ephemeral key are this connection's alone. */
+  newChallenge(): Challenge {
     const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
-    return { nonce, message: encodeChallenge(this.peers.clusterId, this.serverId, nonce) };
+    const ephemeral = EphemeralKey.generate();
+    return { nonce, ephemeral, message: encodeChallenge(this.peers.clusterId, this.serverId, nonce, ephemeral.publicKey) };
   }
 
-  /** Checks a HELLO answering the challenge `nonceS`; on success returns the WELCOME to send. */
-  acceptHello(nonceS: Uint8Array, bytes: Uint8Array): HandshakeResult<{ peer: PeerIdentity; welcome: Uint8Array }> {
+  /** Checks a HELLO answering `challenge`; on success returns the WELCOME to send and the channel's keys. */
+  acceptHello(challenge: Challenge, bytes: Uint8Array): HandshakeResult<{ peer: PeerIdentity; welcome: Uint8Array; keys: ChannelKeys }> {
     const { clusterId } = this.peers;
-    const d = decode(bytes, 'hello', 9, clusterId);
+    const d = decode(bytes, 'hello', 10, clusterId);
     if (!d.ok) return d;
-    const [, , , role, id, serverId, echoed, nonceD, sig] = d.value;
-    if ((role !== 'replica' && role !== 'client') || !isId(id) || !isId(serverId) || !isBytes(echoed, NONCE_BYTES) || !isBytes(nonceD, NONCE_BYTES) || !(sig instanceof Uint8Array)) {
+    const [, , , role, id, serverId, echoed, nonceD, ephD, sig] = d.value;
+    if ((role !== 'replica' && role !== 'client') || !isId(id) || !isId(serverId) || !isBytes(echoed, NONCE_BYTES) || !isBytes(nonceD, NONCE_BYTES) || !isBytes(ephD, EPHEMERAL_KEY_BYTES) || !(sig instanceof Uint8Array)) {
       return fail('malformed');
     }
     if (serverId !== this.serverId) return fail('wrong replica');
-    if (!bytesEqual(echoed, nonceS)) return fail('stale nonce');
+    if (!bytesEqual(echoed, challenge.nonce)) return fail('stale nonce');
     const peer: PeerIdentity = { role, id };
     const keys = role === 'replica' ? this.peers.keysOfReplica(id) : this.peers.keysOfClient(id);
     if (keys.length === 0) return fail('unknown id');
     if (role === 'replica' && id === this.serverId) return fail('self connection');
-    const statement = helloStatement(clusterId, 'dialler', peer, serverId, nonceS, nonceD);
+    const t: HandshakeTranscript = { peer, serverId, nonceS: challenge.nonce, nonceD, ephS: challenge.ephemeral.publicKey, ephD };
+    const statement = helloStatement(clusterId, 'dialler', t);
     if (!keys.some((key) => this.verifier.verify(key, statement, sig))) return fail('bad signature');
     const nonceKey = toHex(nonceD);
     if (this.seenNonces.has(nonceKey)) return fail('replayed nonce');
+    const secret = challenge.ephemeral.agree(ephD);
+    if (!secret) return fail('bad ephemeral key');
     this.seenNonces.set(nonceKey, true);
-    const welcome = encodeWelcome(clusterId, this.signer.sign(helloStatement(clusterId, 'server', peer, serverId, nonceS, nonceD)));
-    return { ok: true, value: { peer, welcome } };
+    const welcome = encodeWelcome(clusterId, this.signer.sign(helloStatement(clusterId, 'server', t)));
+    return { ok: true, value: { peer, welcome, keys: channelKeys(clusterId, t, secret) } };
   }
+}
+
+/** What the server keeps of its challenge until the HELLO comes. */
+export interface Challenge {
+  nonce: Uint8Array;
+  ephemeral: EphemeralKey;
+  message: Uint8Array;
 }
 
 /** What the dialler remembers between its HELLO and the server's WELCOME. */
 export interface DiallerState {
-  serverId: number;
-  nonceS: Uint8Array;
-  nonceD: Uint8Array;
+  transcript: HandshakeTranscript;
+  /** The channel's secret, trusted only once the WELCOME proves the server. */
+  secret: Uint8Array;
 }
 
 /** The dialling side (a replica dialling a peer, or a client). */
@@ -175,28 +203,33 @@ export class HandshakeDialler {
   /** Answers a CHALLENGE from the replica we meant to reach (`serverId`). */
   answerChallenge(serverId: number, bytes: Uint8Array): HandshakeResult<{ hello: Uint8Array; state: DiallerState }> {
     const { clusterId } = this.peers;
-    const d = decode(bytes, 'challenge', 5, clusterId);
+    const d = decode(bytes, 'challenge', 6, clusterId);
     if (!d.ok) return d;
-    const [, , , claimed, nonceS] = d.value;
-    if (!isId(claimed) || !isBytes(nonceS, NONCE_BYTES)) return fail('malformed');
+    const [, , , claimed, nonceS, ephS] = d.value;
+    if (!isId(claimed) || !isBytes(nonceS, NONCE_BYTES) || !isBytes(ephS, EPHEMERAL_KEY_BYTES)) return fail('malformed');
     // Fail early on a wrong URL; the WELCOME signature is what actually proves the server's identity.
     if (claimed !== serverId) return fail('wrong replica');
+    const ephemeral = EphemeralKey.generate();
+    const secret = ephemeral.agree(ephS);
+    if (!secret) return fail('bad ephemeral key');
     const nonceD = new Uint8Array(randomBytes(NONCE_BYTES));
-    const sig = this.signer.sign(helloStatement(clusterId, 'dialler', this.self, serverId, nonceS, nonceD));
-    return { ok: true, value: { hello: encodeHello(clusterId, this.self, serverId, nonceS, nonceD, sig), state: { serverId, nonceS, nonceD } } };
+    const transcript: HandshakeTranscript = { peer: this.self, serverId, nonceS, nonceD, ephS, ephD: ephemeral.publicKey };
+    const sig = this.signer.sign(helloStatement(clusterId, 'dialler', transcript));
+    return { ok: true, value: { hello: encodeHello(clusterId, this.self, serverId, nonceS, nonceD, ephemeral.publicKey, sig), state: { transcript, secret } } };
   }
 
-  /** Checks the WELCOME: signed by `state.serverId`'s key over this very handshake. */
-  checkWelcome(state: DiallerState, bytes: Uint8Array): HandshakeResult<void> {
+  /** Checks the WELCOME — signed by the server's key over this very handshake — and returns the channel's keys. */
+  checkWelcome(state: DiallerState, bytes: Uint8Array): HandshakeResult<ChannelKeys> {
     const { clusterId } = this.peers;
     const d = decode(bytes, 'welcome', 4, clusterId);
     if (!d.ok) return d;
     const sig = d.value[3];
     if (!(sig instanceof Uint8Array)) return fail('malformed');
-    const keys = this.peers.keysOfReplica(state.serverId);
+    const t = state.transcript;
+    const keys = this.peers.keysOfReplica(t.serverId);
     if (keys.length === 0) return fail('unknown id');
-    const statement = helloStatement(clusterId, 'server', this.self, state.serverId, state.nonceS, state.nonceD);
+    const statement = helloStatement(clusterId, 'server', t);
     if (!keys.some((key) => this.verifier.verify(key, statement, sig))) return fail('bad signature');
-    return { ok: true, value: undefined };
+    return { ok: true, value: channelKeys(clusterId, t, state.secret) };
   }
 }

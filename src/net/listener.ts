@@ -15,6 +15,7 @@ import type { Heartbeat } from './heartbeat.ts';
 import { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
 import type { HandshakeRefusal, NetLog } from './net-log.ts';
+import { ChannelCipher, TAG_BYTES } from './secure-channel.ts';
 import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, type SendOutcome, corkSocket } from './ws-util.ts';
 
 /** An authenticated inbound connection. */
@@ -24,10 +25,12 @@ export class InboundConnection {
     readonly remote: string,
     private readonly ws: WebSocket,
     private readonly maxQueuedBytes: number,
+    /** Seals what we send and opens what the peer sends, with this connection's keys. */
+    readonly cipher: ChannelCipher,
   ) {}
 
   send(frame: Uint8Array): SendOutcome {
-    return sendCapped(this.ws, frame, this.maxQueuedBytes);
+    return sendCapped(this.ws, frame, this.maxQueuedBytes, (f) => this.cipher.seal(f));
   }
 
   get bufferedAmount(): number {
@@ -139,13 +142,13 @@ export class Listener {
       if (!conn) {
         clearTimeout(timer);
         if (!isBinary) return reject('malformed');
-        const r = handshake.acceptHello(challenge.nonce, toFrame(data));
+        const r = handshake.acceptHello(challenge, toFrame(data));
         if (!r.ok) return reject(r.reason);
-        const { peer, welcome } = r.value;
+        const { peer, welcome, keys } = r.value;
         maxFrame = peer.role === 'replica' ? limits.maxReplicaFrameBytes : limits.maxClientFrameBytes;
-        if (!setMaxPayload(ws, maxFrame)) return reject('internal: cannot raise maxPayload', CLOSE.goingAway);
+        if (!setMaxPayload(ws, maxFrame + TAG_BYTES)) return reject('internal: cannot raise maxPayload', CLOSE.goingAway);
         ws.send(welcome, { binary: true });
-        conn = new InboundConnection(peer, remote, ws, limits.maxQueuedBytesPerPeer);
+        conn = new InboundConnection(peer, remote, ws, limits.maxQueuedBytesPerPeer, ChannelCipher.forServer(keys));
         limiter = peer.role === 'replica' ? InboundLimiter.forReplica(limits) : InboundLimiter.forClient(limits);
         settle();
         this.o.heartbeat.watch(ws);
@@ -154,11 +157,21 @@ export class Listener {
         return;
       }
       if (!isBinary) return void log.event('drop: text frame', { remote, role: conn.peer.role, id: conn.peer.id });
-      const frame = toFrame(data);
-      if (frame.byteLength > maxFrame) {
+      const sealed = toFrame(data);
+      if (sealed.byteLength > maxFrame + TAG_BYTES) {
         // Backstop only: ws already enforces maxPayload.
-        log.event('close: oversize frame', { remote, role: conn.peer.role, id: conn.peer.id, bytes: frame.byteLength });
+        log.event('close: oversize frame', { remote, role: conn.peer.role, id: conn.peer.id, bytes: sealed.byteLength });
         return void closeWithGrace(ws, CLOSE.tooBig, 'frame too large');
+      }
+      // Opened first, even a frame the rate limit then drops: each frame takes the channel's next
+      // counter, so skipping one would break the channel. Not the next frame the peer sealed on
+      // this connection — forged, altered, replayed, reordered or spliced in — breaks it: closed;
+      // an honest peer reconnects.
+      const frame = conn.cipher.open(sealed);
+      if (!frame) {
+        failed = true;
+        log.event('close: bad frame authentication', { remote, role: conn.peer.role, id: conn.peer.id });
+        return void closeWithGrace(ws, CLOSE.policy, 'bad frame authentication');
       }
       const verdict = limiter!.admit(frame.byteLength);
       if (verdict === 'drop') return void log.event('drop: rate limited', { role: conn.peer.role, id: conn.peer.id });

@@ -27,6 +27,7 @@ export type NetReason =
   | 'handshake: closed early'
   | 'handshake: closed by server'
   | 'close: oversize frame'
+  | 'close: bad frame authentication'
   | 'close: flood'
   | 'close: protocol error'
   | 'close: dead peer (no pong)'

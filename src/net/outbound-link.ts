@@ -15,6 +15,7 @@ import type { InboundLimiter } from './inbound-limiter.ts';
 import type { TransportLimits } from './limits.ts';
 import { FaultyLink, type LinkFaults } from './link-faults.ts';
 import type { HandshakeRefusal, NetLog } from './net-log.ts';
+import { ChannelCipher, TAG_BYTES } from './secure-channel.ts';
 import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, corkSocket } from './ws-util.ts';
 
 export interface LinkReceiver {
@@ -47,6 +48,8 @@ export class OutboundLink {
   private started = false;
   private readonly faulty: FaultyLink;
   private closing: Promise<void> | undefined;
+  /** The current connection's keys (a new handshake, new keys). */
+  private cipher: ChannelCipher | undefined;
 
   constructor(private readonly o: OutboundLinkOptions) {
     this.faulty = new FaultyLink((frame) => this.transmit(frame), o.faults ?? {});
@@ -102,8 +105,9 @@ export class OutboundLink {
   }
 
   private transmit(frame: Uint8Array): void {
-    if (!this.up) return this.o.log.event('drop: not connected', { to: this.o.server });
-    const r = sendCapped(this.ws, frame, this.o.limits.maxQueuedBytesPerPeer);
+    const cipher = this.cipher;
+    if (!this.up || !cipher) return this.o.log.event('drop: not connected', { to: this.o.server });
+    const r = sendCapped(this.ws, frame, this.o.limits.maxQueuedBytesPerPeer, (f) => cipher.seal(f));
     if (r === 'full') this.o.log.event('drop: send buffer full', { to: this.o.server });
     else if (r === 'closed') this.o.log.event('drop: not connected', { to: this.o.server });
   }
@@ -154,7 +158,8 @@ export class OutboundLink {
         const r = dialler.checkWelcome(state, bytes);
         if (!r.ok) return reject(r.reason);
         clearTimeout(timer);
-        if (!setMaxPayload(ws, maxFrame)) return reject('internal: cannot raise maxPayload');
+        if (!setMaxPayload(ws, maxFrame + TAG_BYTES)) return reject('internal: cannot raise maxPayload');
+        this.cipher = ChannelCipher.forDialler(r.value);
         this.up = true;
         this.attempt = 0;
         limiter = this.o.receive?.limiter();
@@ -165,14 +170,21 @@ export class OutboundLink {
       }
       const rx = this.o.receive;
       if (!rx || !limiter) return void log.event('drop: frame on outbound link', { from: server });
-      const verdict = limiter.admit(bytes.byteLength);
+      // Opened before the rate limit (see listener.ts: every frame takes the next counter).
+      const frame = this.cipher?.open(bytes);
+      if (!frame) {
+        failed = true;
+        log.event('close: bad frame authentication', { role: 'replica', id: server });
+        return void closeWithGrace(ws, CLOSE.policy, 'bad frame authentication');
+      }
+      const verdict = limiter.admit(frame.byteLength);
       if (verdict === 'drop') return void log.event('drop: rate limited', { role: 'replica', id: server });
       if (verdict === 'disconnect') {
         failed = true;
         log.event('close: flood', { role: 'replica', id: server });
         return void closeWithGrace(ws, CLOSE.policy, 'rate limit exceeded');
       }
-      rx.onFrame(bytes);
+      rx.onFrame(frame);
     });
 
     ws.on('error', (err) => {

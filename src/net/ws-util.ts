@@ -88,10 +88,11 @@ export function corkSocket(ws: WebSocket | undefined, cork: boolean): void {
  * Sends a binary frame unless the socket is not open or its outgoing buffer would pass `cap`
  * (an empty buffer always takes one frame, however large, so a maximal frame can still leave).
  */
-export function sendCapped(ws: WebSocket | undefined, frame: Uint8Array, cap: number, extraQueued = 0): SendOutcome {
+export function sendCapped(ws: WebSocket | undefined, frame: Uint8Array, cap: number, seal?: (frame: Uint8Array) => Uint8Array): SendOutcome {
   if (!ws || ws.readyState !== 1 /* OPEN */) return 'closed';
-  const queued = ws.bufferedAmount + extraQueued;
+  const queued = ws.bufferedAmount;
   if (queued > 0 && queued + frame.byteLength > cap) return 'full';
-  ws.send(frame, { binary: true });
+  // Sealed only once it will leave: a sealed frame takes the channel's next counter.
+  ws.send(seal ? seal(frame) : frame, { binary: true });
   return 'sent';
 }

@@ -9,6 +9,7 @@ import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';
 import { ClientTransport } from '../../src/net/client-transport.ts';
 import { encodeHello, helloStatement, HandshakeDialler, MAX_HANDSHAKE_BYTES } from '../../src/net/handshake.ts';
+import { EphemeralKey } from '../../src/net/secure-channel.ts';
 import type { ReplicaTransport } from '../../src/net/replica-transport.ts';
 import {
   bytes, collect, fastLimits, FakeReplicaServer, makeCluster, portOf, RawPeer, replica, Resources, sleep, waitFor, type TestCluster,
@@ -29,6 +30,9 @@ const nothingDelivered = (got: ReturnType<typeof collect>) => got.replica.length
 
 /** The challenge's nonce, from a raw CHALLENGE message. */
 const challengeNonce = (m: Uint8Array) => (decodeCbor(m) as unknown[])[4] as Uint8Array;
+const challengeEph = (m: Uint8Array) => (decodeCbor(m) as unknown[])[5] as Uint8Array;
+/** A dialler's ephemeral key and its HELLO fields, made by hand. */
+const eph = () => EphemeralKey.generate().publicKey;
 
 describe('handshake rejections (server side)', () => {
   it('an unknown client id', async () => {
@@ -64,11 +68,13 @@ describe('handshake rejections (server side)', () => {
     expect(cl.connected()).toEqual([]);
     // A HELLO validly signed for another cluster is refused by the server.
     const raw = res.add(await RawPeer.connect(c.urls[0]!));
-    const nonceS = challengeNonce(await raw.next());
+    const challenge = await raw.next();
+    const nonceS = challengeNonce(challenge);
     const nonceD = new Uint8Array(32).fill(1);
+    const ephD = eph();
     const peer = { role: 'client' as const, id: 100 };
-    const sig = new Signer(c.clientKeys[0]!.seed).sign(helloStatement('another-cluster', 'dialler', peer, 0, nonceS, nonceD));
-    raw.ws.send(encodeHello('another-cluster', peer, 0, nonceS, nonceD, sig));
+    const sig = new Signer(c.clientKeys[0]!.seed).sign(helloStatement('another-cluster', 'dialler', { peer, serverId: 0, nonceS, nonceD, ephS: challengeEph(challenge), ephD }));
+    raw.ws.send(encodeHello('another-cluster', peer, 0, nonceS, nonceD, ephD, sig));
     expect(await raw.waitClosed()).toEqual({ code: 1008, reason: 'wrong cluster id' });
     expect(r0.counters.get('handshake: wrong cluster id')).toBe(1);
     expect(nothingDelivered(got)).toBe(true);
@@ -102,9 +108,11 @@ describe('handshake rejections (server side)', () => {
     const peer = { role: 'client' as const, id: 100 };
     const signer = new Signer(c.clientKeys[0]!.seed);
     const first = res.add(await RawPeer.connect(c.urls[0]!));
-    const nonce1 = challengeNonce(await first.next());
+    const ch1 = await first.next();
+    const nonce1 = challengeNonce(ch1);
     const nonceD = new Uint8Array(32).fill(7);
-    const hello1 = encodeHello(c.config.clusterId, peer, 0, nonce1, nonceD, signer.sign(helloStatement(c.config.clusterId, 'dialler', peer, 0, nonce1, nonceD)));
+    const ephD = eph();
+    const hello1 = encodeHello(c.config.clusterId, peer, 0, nonce1, nonceD, ephD, signer.sign(helloStatement(c.config.clusterId, 'dialler', { peer, serverId: 0, nonceS: nonce1, nonceD, ephS: challengeEph(ch1), ephD })));
     first.ws.send(hello1);
     await first.next(); // WELCOME: admitted
     // The same HELLO replayed on a new connection answers the wrong challenge.
@@ -114,8 +122,9 @@ describe('handshake rejections (server side)', () => {
     expect(await second.waitClosed()).toEqual({ code: 1008, reason: 'stale nonce' });
     // A fresh, correctly signed HELLO that reuses the dialler nonce is refused too.
     const third = res.add(await RawPeer.connect(c.urls[0]!));
-    const nonce3 = challengeNonce(await third.next());
-    third.ws.send(encodeHello(c.config.clusterId, peer, 0, nonce3, nonceD, signer.sign(helloStatement(c.config.clusterId, 'dialler', peer, 0, nonce3, nonceD))));
+    const ch3 = await third.next();
+    const nonce3 = challengeNonce(ch3);
+    third.ws.send(encodeHello(c.config.clusterId, peer, 0, nonce3, nonceD, ephD, signer.sign(helloStatement(c.config.clusterId, 'dialler', { peer, serverId: 0, nonceS: nonce3, nonceD, ephS: challengeEph(ch3), ephD }))));
     expect(await third.waitClosed()).toEqual({ code: 1008, reason: 'replayed nonce' });
     expect(r0.counters.get('handshake: stale nonce')).toBe(1);
     expect(r0.counters.get('handshake: replayed nonce')).toBe(1);
@@ -149,10 +158,36 @@ describe('handshake rejections (server side)', () => {
     const raw = res.add(await RawPeer.connect(c.urls[0]!));
     await raw.handshake(c, { role: 'client', id: 100 }, c.clientKeys[0]!.seed, 0);
     raw.ws.send('text');
-    raw.ws.send(bytes(3));
+    raw.sendSealed(bytes(3));
     await waitFor(() => got.client.length === 1, 1000, 'binary frame');
     expect(got.client[0]).toEqual({ from: 100, frame: bytes(3) });
     expect(r0.counters.get('drop: text frame')).toBe(1);
+  });
+});
+
+describe('the encrypted channel over real sockets', () => {
+  it('a replayed frame, a frame sealed with another connection\'s key, and an unsealed frame each close the connection; nothing of them is delivered', async () => {
+    const { c, r0, got } = await server();
+    // Replayed: the same sealed bytes twice.
+    const a = res.add(await RawPeer.connect(c.urls[0]!));
+    await a.handshake(c, { role: 'client', id: 100 }, c.clientKeys[0]!.seed, 0);
+    const sealed = a.cipher!.seal(bytes(1));
+    a.ws.send(sealed);
+    a.ws.send(sealed);
+    expect(await a.waitClosed()).toEqual({ code: 1008, reason: 'bad frame authentication' });
+    expect(got.client).toEqual([{ from: 100, frame: bytes(1) }]);
+    // Spliced: a frame sealed on one live connection sent on another (other parties, other keys).
+    const b = res.add(await RawPeer.connect(c.urls[0]!));
+    await b.handshake(c, { role: 'replica', id: 1 }, c.replicaKeys[1]!.seed, 0);
+    const d = res.add(await RawPeer.connect(c.urls[0]!));
+    await d.handshake(c, { role: 'replica', id: 2 }, c.replicaKeys[2]!.seed, 0);
+    b.ws.send(d.cipher!.seal(bytes(2)));
+    expect(await b.waitClosed()).toEqual({ code: 1008, reason: 'bad frame authentication' });
+    // Unsealed: a plain frame after the handshake (what a peer without the keys could inject).
+    d.ws.send(bytes(3));
+    expect(await d.waitClosed()).toEqual({ code: 1008, reason: 'bad frame authentication' });
+    expect(got.replica).toEqual([]);
+    expect(r0.counters.get('close: bad frame authentication')).toBe(3);
   });
 });
 

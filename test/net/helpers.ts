@@ -10,6 +10,7 @@ import { ClientTransport } from '../../src/net/client-transport.ts';
 import { HandshakeDialler, HandshakeServer, type PeerIdentity } from '../../src/net/handshake.ts';
 import type { TransportLimits } from '../../src/net/limits.ts';
 import { ReplicaTransport } from '../../src/net/replica-transport.ts';
+import { ChannelCipher } from '../../src/net/secure-channel.ts';
 
 export const silent: Logger = pino({ level: 'silent' });
 
@@ -128,6 +129,8 @@ export function collect(t: ReplicaTransport): { replica: Got[]; client: Got[]; a
 export class RawPeer {
   readonly received: Uint8Array[] = [];
   closed: { code: number; reason: string } | undefined;
+  /** The connection's keys once `handshake` succeeded: `sendSealed` uses them. */
+  cipher: ChannelCipher | undefined;
   private waiting: (() => void)[] = [];
 
   constructor(readonly ws: WebSocket) {
@@ -183,6 +186,13 @@ export class RawPeer {
     this.ws.send(r.value.hello);
     const w = d.checkWelcome(r.value.state, await this.next());
     if (!w.ok) throw new Error(`welcome rejected: ${w.reason}`);
+    this.cipher = ChannelCipher.forDialler(w.value);
+  }
+
+  /** Sends a frame sealed with the connection's keys, as a real peer does after the handshake. */
+  sendSealed(frame: Uint8Array): void {
+    if (!this.cipher) throw new Error('no handshake yet');
+    this.ws.send(this.cipher.seal(frame));
   }
 
   close(): void {
@@ -206,18 +216,20 @@ export class FakeReplicaServer {
       this.sockets.push(ws);
       const ch = hs.newChallenge();
       ws.send(ch.message);
-      let open = false;
+      let cipher: ChannelCipher | undefined;
       ws.on('message', (d) => {
         const b = new Uint8Array(d as Buffer);
-        if (!open) {
-          const r = hs.acceptHello(ch.nonce, b);
+        if (!cipher) {
+          const r = hs.acceptHello(ch, b);
           if (!r.ok) return ws.close(1008, r.reason);
           ws.send(r.value.welcome);
-          open = true;
+          cipher = ChannelCipher.forServer(r.value.keys);
           if (opts.pauseAfterHandshake) ws.pause();
           return;
         }
-        this.frames.push(b);
+        const frame = cipher.open(b);
+        if (!frame) return ws.close(1008, 'bad frame authentication');
+        this.frames.push(frame);
       });
     });
   }

@@ -82,8 +82,8 @@ describe('frame size limits', () => {
     await r0.start();
     const raw = res.add(await RawPeer.connect(c.urls[0]!));
     await raw.handshake(c, { role: 'client', id: 100 }, c.clientKeys[0]!.seed, 0);
-    raw.ws.send(new Uint8Array(64 * 1024)); // exactly the limit: fine
-    raw.ws.send(new Uint8Array(64 * 1024 + 1));
+    raw.sendSealed(new Uint8Array(64 * 1024)); // exactly the limit: fine
+    raw.sendSealed(new Uint8Array(64 * 1024 + 1));
     expect((await raw.waitClosed()).code).toBe(1009);
     expect(got.client).toHaveLength(1);
     expect(r0.counters.get('close: oversize frame')).toBe(1);

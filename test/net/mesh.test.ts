@@ -115,7 +115,7 @@ describe('replica mesh', () => {
     const newer = res.add(await RawPeer.connect(c.urls[0]!));
     await newer.handshake(c, { role: 'replica', id: 1 }, c.replicaKeys[1]!.seed, 0);
     expect((await older.waitClosed()).code).toBe(4000);
-    newer.ws.send(bytes(5));
+    newer.sendSealed(bytes(5));
     await waitFor(() => got.replica.length === 1, 1000, 'frame on newer');
     expect(got.replica[0]).toEqual({ from: 1, frame: bytes(5) });
     expect(r0.inboundPeers()).toEqual([1]);

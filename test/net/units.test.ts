@@ -7,6 +7,8 @@ import { generateKeyPair } from '../../src/crypto/keys.ts';
 import { Signer } from '../../src/crypto/signer.ts';
 import { SignatureVerifier } from '../../src/crypto/verifier.ts';
 import { encodeChallenge, encodeHello, encodeWelcome, HandshakeDialler, HandshakeServer, helloStatement, MAX_HANDSHAKE_BYTES } from '../../src/net/handshake.ts';
+import { ChannelCipher, EphemeralKey, TAG_BYTES } from '../../src/net/secure-channel.ts';
+import { toHex as hexOf } from '../../src/crypto/bytes.ts';
 import { InboundLimiter } from '../../src/net/inbound-limiter.ts';
 import { defaultTransportLimits, resolveLimits } from '../../src/net/limits.ts';
 import { FaultyLink } from '../../src/net/link-faults.ts';
@@ -33,10 +35,14 @@ describe('handshake', () => {
       const ch = server.newChallenge();
       const a = d.answerChallenge(0, ch.message);
       if (!a.ok) throw new Error(a.reason);
-      const h = server.acceptHello(ch.nonce, a.value.hello);
+      const h = server.acceptHello(ch, a.value.hello);
       if (!h.ok) throw new Error(h.reason);
       expect(h.value.peer).toEqual(peer);
-      expect(d.checkWelcome(a.value.state, h.value.welcome)).toEqual({ ok: true, value: undefined });
+      const w = d.checkWelcome(a.value.state, h.value.welcome);
+      if (!w.ok) throw new Error(w.reason);
+      // Both ends derived the same two keys, one per direction.
+      expect(w.value).toEqual(h.value.keys);
+      expect(hexOf(w.value.diallerToServer)).not.toBe(hexOf(w.value.serverToDialler));
     }
   });
 
@@ -44,14 +50,16 @@ describe('handshake', () => {
     const { r, cl, server, replica2 } = setup();
     const ch = server.newChallenge();
     const nonceD = new Uint8Array(32).fill(3);
-    const hello = (o: { cluster?: string; role?: 'replica' | 'client'; id?: number; to?: number; nonceS?: Uint8Array; seed?: Uint8Array; signedCluster?: string }) => {
+    const ephD = EphemeralKey.generate().publicKey;
+    const hello = (o: { cluster?: string; role?: 'replica' | 'client'; id?: number; to?: number; nonceS?: Uint8Array; seed?: Uint8Array; signedCluster?: string; ephD?: Uint8Array; signedEphS?: Uint8Array }) => {
       const peer = { role: o.role ?? 'client', id: o.id ?? 5 };
       const nonceS = o.nonceS ?? ch.nonce;
-      const sig = new Signer(o.seed ?? cl.seed).sign(helloStatement(o.signedCluster ?? o.cluster ?? 'unit', 'dialler', peer, o.to ?? 0, nonceS, nonceD));
-      return encodeHello(o.cluster ?? 'unit', peer, o.to ?? 0, nonceS, nonceD, sig);
+      const t = { peer, serverId: o.to ?? 0, nonceS, nonceD, ephS: o.signedEphS ?? ch.ephemeral.publicKey, ephD: o.ephD ?? ephD };
+      const sig = new Signer(o.seed ?? cl.seed).sign(helloStatement(o.signedCluster ?? o.cluster ?? 'unit', 'dialler', t));
+      return encodeHello(o.cluster ?? 'unit', peer, o.to ?? 0, nonceS, nonceD, o.ephD ?? ephD, sig);
     };
     const reason = (m: Uint8Array) => {
-      const x = server.acceptHello(ch.nonce, m);
+      const x = server.acceptHello(ch, m);
       return x.ok ? 'ok' : x.reason;
     };
     expect(reason(new Uint8Array([0xff, 1, 2]))).toBe('malformed');
@@ -67,24 +75,31 @@ describe('handshake', () => {
     expect(reason(hello({ signedCluster: 'other' }))).toBe('bad signature');
     // A client's signature does not pass as a replica's with the same id, and vice versa.
     expect(reason(hello({ role: 'replica', id: 1, seed: cl.seed }))).toBe('bad signature');
+    // A machine in the middle that swapped the server's ephemeral key: the dialler signed another.
+    expect(reason(hello({ signedEphS: EphemeralKey.generate().publicKey }))).toBe('bad signature');
+    // An ephemeral key that is no X25519 point of use (all zeros: a low-order point).
+    expect(reason(hello({ ephD: new Uint8Array(32) }))).toBe('bad ephemeral key');
+    expect(reason(hello({ ephD: new Uint8Array(31) }))).toBe('malformed');
     expect(reason(hello({}))).toBe('ok');
     expect(reason(hello({}))).toBe('replayed nonce');
 
     // Dialler side.
-    expect(replica2.answerChallenge(0, encodeChallenge('other', 0, ch.nonce))).toEqual({ ok: false, reason: 'wrong cluster id' });
-    expect(replica2.answerChallenge(1, encodeChallenge('unit', 0, ch.nonce))).toEqual({ ok: false, reason: 'wrong replica' });
-    expect(replica2.answerChallenge(0, encodeChallenge('unit', 0, new Uint8Array(5)))).toEqual({ ok: false, reason: 'malformed' });
+    const ephS = ch.ephemeral.publicKey;
+    expect(replica2.answerChallenge(0, encodeChallenge('other', 0, ch.nonce, ephS))).toEqual({ ok: false, reason: 'wrong cluster id' });
+    expect(replica2.answerChallenge(1, encodeChallenge('unit', 0, ch.nonce, ephS))).toEqual({ ok: false, reason: 'wrong replica' });
+    expect(replica2.answerChallenge(0, encodeChallenge('unit', 0, new Uint8Array(5), ephS))).toEqual({ ok: false, reason: 'malformed' });
+    expect(replica2.answerChallenge(0, encodeChallenge('unit', 0, ch.nonce, new Uint8Array(32)))).toEqual({ ok: false, reason: 'bad ephemeral key' });
     const a = replica2.answerChallenge(0, ch.message);
     if (!a.ok) throw new Error(a.reason);
     const st = a.value.state;
-    const signWelcome = (seed: Uint8Array, direction: 'server' | 'dialler', nonceD2 = st.nonceD) =>
-      encodeWelcome('unit', new Signer(seed).sign(helloStatement('unit', direction, { role: 'replica', id: 2 }, 0, st.nonceS, nonceD2)));
+    const signWelcome = (seed: Uint8Array, direction: 'server' | 'dialler', nonceD2 = st.transcript.nonceD) =>
+      encodeWelcome('unit', new Signer(seed).sign(helloStatement('unit', direction, { ...st.transcript, nonceD: nonceD2 })));
     expect(replica2.checkWelcome(st, signWelcome(r[1]!.seed, 'server'))).toEqual({ ok: false, reason: 'bad signature' });
     // Reflection: replica 0's signature as a dialler is not a WELCOME.
     expect(replica2.checkWelcome(st, signWelcome(r[0]!.seed, 'dialler'))).toEqual({ ok: false, reason: 'bad signature' });
     // A WELCOME from an earlier handshake (other dialler nonce) is not accepted.
     expect(replica2.checkWelcome(st, signWelcome(r[0]!.seed, 'server', new Uint8Array(32)))).toEqual({ ok: false, reason: 'bad signature' });
-    expect(replica2.checkWelcome(st, signWelcome(r[0]!.seed, 'server'))).toEqual({ ok: true, value: undefined });
+    expect(replica2.checkWelcome(st, signWelcome(r[0]!.seed, 'server')).ok).toBe(true);
   });
 
   it('handshake messages stay far below the handshake bound', () => {
@@ -93,6 +108,64 @@ describe('handshake', () => {
     const a = client.answerChallenge(0, ch.message);
     if (!a.ok) throw new Error(a.reason);
     expect(a.value.hello.byteLength).toBeLessThan(MAX_HANDSHAKE_BYTES / 4);
+  });
+});
+
+describe('the encrypted channel', () => {
+  /** Both ends of one connection, and of another between the same parties. */
+  function pairs() {
+    const { server, client } = setup();
+    const connect = () => {
+      const ch = server.newChallenge();
+      const a = client.answerChallenge(0, ch.message);
+      if (!a.ok) throw new Error(a.reason);
+      const h = server.acceptHello(ch, a.value.hello);
+      if (!h.ok) throw new Error(h.reason);
+      const w = client.checkWelcome(a.value.state, h.value.welcome);
+      if (!w.ok) throw new Error(w.reason);
+      return { dialler: ChannelCipher.forDialler(w.value), server: ChannelCipher.forServer(h.value.keys) };
+    };
+    return { one: connect(), other: connect() };
+  }
+  const frame = (...xs: number[]) => new Uint8Array(xs);
+
+  it('frames open in order at the other end, both ways, and are not the plaintext on the wire', () => {
+    const { one } = pairs();
+    const sealed = one.dialler.seal(frame(1, 2, 3));
+    expect(sealed.byteLength).toBe(3 + TAG_BYTES);
+    expect(Array.from(sealed.subarray(0, 3))).not.toEqual([1, 2, 3]);
+    expect(one.server.open(sealed)).toEqual(frame(1, 2, 3));
+    expect(one.server.open(one.dialler.seal(frame(4)))).toEqual(frame(4));
+    expect(one.dialler.open(one.server.seal(frame(9, 9)))).toEqual(frame(9, 9));
+    expect(one.server.open(one.dialler.seal(new Uint8Array(0)))).toEqual(new Uint8Array(0));
+  });
+
+  it('a replayed, reordered, altered, truncated or reflected frame fails to open', () => {
+    const { one } = pairs();
+    const a = one.dialler.seal(frame(1));
+    const b = one.dialler.seal(frame(2));
+    expect(one.server.open(b)).toBeUndefined(); // reordered: b before a
+    expect(one.server.open(a)).toEqual(frame(1));
+    expect(one.server.open(a)).toBeUndefined(); // replayed
+    const c = one.dialler.seal(frame(3)); // (b was skipped by the receiver: the stream is broken)
+    expect(one.server.open(c)).toBeUndefined();
+    const { one: fresh } = pairs();
+    const d = fresh.dialler.seal(frame(5, 6));
+    const flipped = new Uint8Array(d);
+    flipped[0]! ^= 1;
+    expect(fresh.server.open(flipped)).toBeUndefined();
+    expect(fresh.server.open(d.subarray(0, d.byteLength - 1))).toBeUndefined();
+    expect(fresh.server.open(new Uint8Array(5))).toBeUndefined();
+    // Reflection: what the server sealed does not open as the dialler's own direction.
+    expect(fresh.server.open(fresh.server.seal(frame(7)))).toBeUndefined();
+    expect(fresh.server.open(d)).toEqual(frame(5, 6));
+  });
+
+  it('a frame spliced in from another connection (same parties, other keys) fails to open', () => {
+    const { one, other } = pairs();
+    const spliced = other.dialler.seal(frame(1));
+    expect(one.server.open(spliced)).toBeUndefined();
+    expect(other.server.open(spliced)).toEqual(frame(1));
   });
 });
 
