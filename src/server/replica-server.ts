@@ -157,10 +157,10 @@ export class ReplicaServer {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly signer: Signer;
-  /** Every key this replica holds (its first, then rotation keys), by public key (hex). */
+  /** Every key this replica holds: its first, then the keys it rotates to (`nextSeeds`). */
   private readonly signers: Signer[];
   private readonly verifier: SignatureVerifier;
-  /** The configurations the transport was last given, as `epoch/nextEpoch`: changes on a membership change. */
+  /** The epochs of the configurations the transport was last given (`0`, `3/4`): changes on a membership change. */
   private membershipKey = '';
   private bytesOut = 0;
   private bytesIn = 0;
@@ -256,7 +256,11 @@ export class ReplicaServer {
     return (me && this.signers.find((s) => bytesEqual(s.publicKey, me.publicKey))) ?? this.signer;
   }
 
-  /** After a step that changed the membership: tell the transport whom to connect to now. */
+  /**
+   * After each batch: if the configurations the replica knows changed (a change scheduled, an
+   * epoch begun, a snapshot installed), tell the transport whom to connect to now. Checked every
+   * batch rather than on those events: it costs two small arrays, and misses nothing.
+   */
   private followMembership(): void {
     const r = this.replica;
     if (!r) return;
