@@ -77,7 +77,8 @@ export async function startLocalCluster(o: {
       return c;
     },
     async admin() {
-      const c = await Client.connect({ cluster, key: readKeyFile(adminKeyIn(keyDir), cluster, 'admin'), retryMs: 300, operationTimeoutMs: 30_000 });
+      // Generous: a change may wait out a view change on a machine shared with another e2e file.
+      const c = await Client.connect({ cluster, key: readKeyFile(adminKeyIn(keyDir), cluster, 'admin'), retryMs: 300, operationTimeoutMs: 90_000 });
       clients.push(c);
       return c;
     },
