@@ -349,6 +349,7 @@ export class Client {
     const before = this.epoch;
     for (const link of m.links) {
       const added = this.chain.extend(link, this.configuration.clusterId);
+      if (added === 'known') continue; // a second answer to the same question
       if (typeof added === 'string') {
         this.reject(`configuration proof from replica ${from}: ${added}`);
         break;
