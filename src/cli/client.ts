@@ -1,9 +1,7 @@
 /** `byzpax client`: one key-value command against a running cluster, answered by f+1 matching replicas. */
 import type { KvCommand, KvResult } from '../app/kv-command.ts';
-import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
-import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
-import { Client, ClientError } from '../client/client.ts';
 import { command, file, flag, int, shared, UsageError } from './options.ts';
+import { withCluster } from './with-cluster.ts';
 
 export const cli = command({
   name: 'client',
@@ -61,20 +59,11 @@ export async function clientCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0; // --help was printed
   const { values, positionals } = parsed;
   const command = parseCommand(positionals);
-  const timeout = values.timeout;
-  let client: Client | undefined;
-  try {
-    const cluster = readClusterFile(values.cluster);
-    const key = readKeyFile(values.key, cluster, 'client');
-    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(timeout, 5000), operationTimeoutMs: timeout });
+  return withCluster(values.cluster, values.timeout, async (_, connect) => {
+    const client = await connect(values.key, 'client');
     const a = await client.execute(command);
     if (values.json) process.stdout.write(JSON.stringify({ result: a.result, slot: a.slot, view: a.view, latencyMs: Math.round(a.latencyMs * 100) / 100 }) + '\n');
     else process.stdout.write(`${format(command, a.result)}\n`);
     return 'error' in a.result ? 1 : 0;
-  } catch (e) {
-    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError) throw new UsageError(e.message);
-    throw e;
-  } finally {
-    await client?.close();
-  }
+  });
 }

@@ -3,10 +3,9 @@
  * signed replies of an epoch this client verified from its cluster file on), written as a cluster
  * file clients can start from. Replicas keep starting from the genesis file.
  */
-import { ClusterFileError, readClusterFile, writeClusterFile } from '../cluster/cluster-file.ts';
-import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
-import { Client, ClientError } from '../client/client.ts';
+import { writeClusterFile } from '../cluster/cluster-file.ts';
 import { command, int, shared, text, UsageError } from './options.ts';
+import { withCluster } from './with-cluster.ts';
 
 export const cli = command({
   name: 'config',
@@ -27,21 +26,13 @@ export async function configCommand(argv: string[]): Promise<number> {
   if (!parsed) return 0; // --help was printed
   const { values, positionals } = parsed;
   if (positionals.length !== 1 || positionals[0] !== 'fetch') throw new UsageError("the only sub-command is 'fetch'");
-  let client: Client | undefined;
-  try {
-    const cluster = readClusterFile(values.cluster);
-    const key = readKeyFile(values.key, cluster);
-    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(values.timeout, 5000), operationTimeoutMs: values.timeout });
+  return withCluster(values.cluster, values.timeout, async (cluster, connect) => {
+    const client = await connect(values.key);
     const m = (await client.readMembership()).result;
     const config = m.current.config;
     writeClusterFile(values.out, { config, urls: config.replicas.map((r) => r.address ?? ''), params: cluster.params });
     const pending = m.next ? `; epoch ${m.next.config.epoch} is scheduled after slot ${m.next.activatedAt}` : '';
     process.stdout.write(`epoch ${config.epoch ?? 0}: members ${config.replicas.map((r) => r.id).join(', ')} (n=${config.n}), f=${config.f}${pending}\n  wrote ${values.out}\n`);
     return 0;
-  } catch (e) {
-    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError) throw new UsageError(e.message);
-    throw e;
-  } finally {
-    await client?.close();
-  }
+  });
 }

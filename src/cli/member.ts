@@ -3,13 +3,12 @@
  * admin key, ordered through the log like any command. Prints the epoch the change starts, the slot
  * after which it does, and the members and f it will have; `--wait` returns once it has begun.
  */
-import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
-import { GenerateError, readMemberEntry, type MemberEntry } from '../cluster/generate.ts';
-import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
-import { Client, ClientError } from '../client/client.ts';
+import { readMemberEntry, type MemberEntry } from '../cluster/generate.ts';
+import { ClientError } from '../client/client.ts';
 import type { ClusterConfig } from '../core/config.ts';
 import type { MembershipChange } from '../core/membership.ts';
 import { command, file, flag, int, shared, UsageError } from './options.ts';
+import { withCluster } from './with-cluster.ts';
 
 export const cli = command({
   name: 'member',
@@ -77,18 +76,15 @@ export async function memberCommand(argv: string[]): Promise<number> {
   const parsed = cli.parse(argv);
   if (!parsed) return 0; // --help was printed
   const { values, positionals } = parsed;
-  let client: Client | undefined;
-  try {
-    const cluster = readClusterFile(values.cluster);
+  const timeout = values.timeout;
+  return withCluster(values.cluster, timeout, async (cluster, connect) => {
     const change = parseChange(positionals, () => {
       if (!values.member) throw new UsageError(`${positionals[0]} needs --member ENTRY (from byzpax keygen --member)`);
       const e = readMemberEntry(values.member);
       if (e.clusterId !== cluster.config.clusterId) throw new UsageError(`${values.member} is for cluster ${e.clusterId}, not ${cluster.config.clusterId}`);
       return e;
     });
-    const key = readKeyFile(values['admin-key'], cluster, 'admin');
-    const timeout = values.timeout;
-    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(timeout, 5000), operationTimeoutMs: timeout });
+    const client = await connect(values['admin-key'], 'admin');
     const a = await client.changeMembership(change);
     if (!a.result.ok) {
       process.stdout.write(values.json ? JSON.stringify({ error: a.result.error }) + '\n' : `refused: ${a.result.error} (nothing changed)\n`);
@@ -111,10 +107,5 @@ export async function memberCommand(argv: string[]): Promise<number> {
       process.stdout.write(`epoch ${epoch} ${values.wait ? 'began' : 'begins'} after slot ${activatesAfter}${next ? `: ${describe(next)}` : ''}\n`);
     }
     return 0;
-  } catch (e) {
-    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError || e instanceof GenerateError) throw new UsageError(e.message);
-    throw e;
-  } finally {
-    await client?.close();
-  }
+  });
 }

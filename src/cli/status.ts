@@ -4,11 +4,9 @@
  * this machine reaches it, and what its latest signed STATUS says (epoch, view, executed slot,
  * stable checkpoint; one replica's word about itself).
  */
-import { ClusterFileError, readClusterFile } from '../cluster/cluster-file.ts';
-import { KeyFileError, readKeyFile } from '../cluster/key-file.ts';
-import { Client, ClientError } from '../client/client.ts';
 import { leaderOf } from '../core/config.ts';
-import { command, flag, int, shared, text, UsageError } from './options.ts';
+import { command, flag, int, shared, text } from './options.ts';
+import { withCluster } from './with-cluster.ts';
 
 export const cli = command({
   name: 'status',
@@ -24,11 +22,8 @@ export const cli = command({
 export async function statusCommand(argv: string[]): Promise<number> {
   const values = cli.parse(argv)?.values;
   if (!values) return 0; // --help was printed
-  let client: Client | undefined;
-  try {
-    const cluster = readClusterFile(values.cluster);
-    const key = readKeyFile(values.key, cluster);
-    client = await Client.connect({ cluster, key, connectTimeoutMs: Math.min(values.timeout, 5000), operationTimeoutMs: values.timeout });
+  return withCluster(values.cluster, values.timeout, async (_, connect) => {
+    const client = await connect(values.key);
     const a = await client.readMembership();
     const { config } = a.result.current;
     const leader = leaderOf(a.view, config);
@@ -54,10 +49,5 @@ export async function statusCommand(argv: string[]): Promise<number> {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
-  } catch (e) {
-    if (e instanceof ClusterFileError || e instanceof KeyFileError || e instanceof ClientError) throw new UsageError(e.message);
-    throw e;
-  } finally {
-    await client?.close();
-  }
+  });
 }
