@@ -32,6 +32,7 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
     r.ordering.delete(key);
     const w = r.waiting.get(request.clientId);
     if (w && w.request.ts <= request.ts) r.waiting.delete(request.clientId);
+    r.directRequests.executed(request.clientId, request.ts);
     if (outcome.kind === 'applied') applied.push({ clientId: request.clientId, ts: request.ts, result: outcome.result });
   }
   // One signature for all of the slot's replies (see replies.ts).

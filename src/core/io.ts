@@ -16,9 +16,15 @@
 import type { ClientId, ClusterConfig, ReplicaId } from './config.ts';
 import type { Batch, CheckpointCert, DecisionCert, Digest, EpochLink, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, Signature, VoteCert } from './messages.ts';
 
+/**
+ * `from` / `fromClient`: the replica or client whose own authenticated channel carried the input
+ * (the transport's handshake proved the peer; every frame after it is sealed). Absent when the
+ * driver cannot say: then every signature is checked. What a replica may skip checking for an
+ * input that came on its author's channel is argued where it does (request-checks.ts).
+ */
 export type Input =
-  | { kind: 'message'; message: ReplicaMessage }
-  | { kind: 'request'; message: RequestMsg }
+  | { kind: 'message'; message: ReplicaMessage; from?: ReplicaId }
+  | { kind: 'request'; message: RequestMsg; fromClient?: ClientId }
   | { kind: 'tick' };
 
 export type PersistOp =

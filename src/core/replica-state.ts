@@ -13,6 +13,7 @@ import { EpochChain } from './epochs.ts';
 import { emptyOutputs, type Outputs, type ProtocolEvent } from './io.ts';
 import type { CheckpointCert, ClientRequest, Digest, NewViewMsg, ReplicaMessage, ReplyMsg, RequestMsg, StatusMsg, ViewChangeMsg } from './messages.ts';
 import { ReplicatedState } from './replicated-state.ts';
+import { DirectRequests } from './request-checks.ts';
 import type { SelectRule } from './select.ts';
 import { SlotState } from './slot.ts';
 import type { ViewChangeContext } from './view-change.ts';
@@ -119,7 +120,9 @@ export class ReplicaState {
 
   // --- clients (requests.ts, execution.ts) ---
   /** Requests a backup is waiting to see executed; a timeout makes it suspect the leader. */
-  readonly waiting = new Map<number, { request: ClientRequest; since: number }>();
+  readonly waiting = new Map<number, { request: ClientRequest; since: number; checked: boolean }>();
+  /** Requests taken unchecked from their clients' own channels (request-checks.ts). */
+  readonly directRequests = new DirectRequests();
   /** Signed replies kept for retransmissions (the session table holds the result itself). */
   readonly replyCache = new Map<number, ReplyMsg>();
 

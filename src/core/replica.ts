@@ -167,7 +167,7 @@ export class Replica {
         handleTick(this.s);
         break;
       case 'request':
-        handleRequest(this.s, input.message.request);
+        handleRequest(this.s, input.message.request, input.fromClient === input.message.request.clientId);
         break;
       case 'message':
         handleMessage(this.s, input.message);

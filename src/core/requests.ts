@@ -8,14 +8,19 @@ import { requestKey, type ReplicaState } from './replica-state.ts';
 import { signReplies } from './replies.ts';
 import { batchDigest } from './statements.ts';
 
-export function handleRequest(r: ReplicaState, request: ClientRequest): void {
+/**
+ * `onOwnChannel`: the request came on its client's own authenticated channel. Then only the
+ * leader checks its signature; a backup remembers its digest (see request-checks.ts).
+ */
+export function handleRequest(r: ReplicaState, request: ClientRequest, onOwnChannel = false): void {
   if (!r.member) return r.drop('request to a replica that is not a member of the current epoch', request.clientId);
   if (!r.auth.isClient(request.clientId)) return r.drop('request from unknown client', request.clientId);
   const session = r.app.session(request.clientId);
   if (session && request.ts < session.ts) return r.drop('request older than the last executed one', request.clientId);
-  // Verified before anything else, cached replies included: only the client itself may make
-  // us answer (and sign) on its behalf.
-  if (!r.auth.verifyRequest(request)) return r.drop('bad client signature', request.clientId);
+  // Before anything else, cached replies included, only the client itself may make us answer (and
+  // sign) on its behalf: its signature is checked, or its own channel carried the request.
+  const checked = r.isLeader || !onOwnChannel;
+  if (checked && !r.auth.verifyRequest(request)) return r.drop('bad client signature', request.clientId);
   if (session && request.ts === session.ts) {
     // A retransmission: the client lost our reply. Answer again; never execute twice.
     r.out.replies.push({ clientId: request.clientId, message: replyFor(r, request.clientId, session.ts, session.slot, session.result) });
@@ -32,9 +37,10 @@ export function handleRequest(r: ReplicaState, request: ClientRequest): void {
     return;
   }
   // A backup relays the request to the leader and starts suspecting it.
+  if (!checked) r.directRequests.note(request);
   const pending = r.waiting.get(request.clientId);
   if (!pending || pending.request.ts < request.ts) {
-    r.waiting.set(request.clientId, { request, since: r.now });
+    r.waiting.set(request.clientId, { request, since: r.now, checked });
   }
   if (r.status === 'normal') r.send(r.leader, { type: 'request', request });
 }

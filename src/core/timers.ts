@@ -14,11 +14,17 @@ export function handleTick(r: ReplicaState): void {
   if (r.status === 'view-change') {
     if (r.now >= r.viewChangeDeadline) startViewChange(r, r.view + 1, 'no NEW-VIEW before the timeout');
   } else if (!r.isLeader && r.member) {
-    for (const w of r.waiting.values()) {
-      if (r.now - w.since >= r.params.requestTimeoutTicks) {
-        startViewChange(r, r.view + 1, `request ${w.request.clientId}:${w.request.ts} not executed in time`);
-        break;
+    for (const [clientId, w] of r.waiting) {
+      if (r.now - w.since < r.params.requestTimeoutTicks) continue;
+      // Taken unchecked from its client's channel: check it before blaming the leader, which
+      // rightly dropped it if the signature is bad (request-checks.ts).
+      if (!w.checked && !(w.checked = r.auth.verifyRequest(w.request))) {
+        r.waiting.delete(clientId);
+        r.drop('bad client signature (checked before suspecting the leader)', clientId);
+        continue;
       }
+      startViewChange(r, r.view + 1, `request ${w.request.clientId}:${w.request.ts} not executed in time`);
+      break;
     }
     if (r.status === 'normal') suspectLeaderShortOfBoundary(r);
   }

@@ -242,6 +242,11 @@ function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert
     w.since = r.now;
     if (leading) {
       const key = requestKey(w.request);
+      // The leader checks every request it proposes, those it took unchecked as a backup too.
+      if (!w.checked && !r.auth.verifyRequest(w.request)) {
+        r.drop('bad client signature', w.request.clientId);
+        continue;
+      }
       if (!r.ordering.has(key)) {
         r.ordering.add(key);
         r.queue.push(w.request);

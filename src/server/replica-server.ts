@@ -364,7 +364,7 @@ export class ReplicaServer {
       if (m.type !== 'request') return this.dropFrame(`a client sent a ${m.type} message`, who);
       if (m.request.clientId !== source.client) return this.dropFrame(`client ${source.client} sent a request signed as client ${m.request.clientId}`, who);
       if (this.queue.length >= MAX_QUEUED_INPUTS) return this.dropFrame('input queue full (client request shed)', who);
-      return this.enqueue({ kind: 'request', message: m });
+      return this.enqueue({ kind: 'request', message: m, fromClient: source.client });
     }
     if (m.type !== 'request' && !isReplicaMessage(m)) return this.dropFrame(`a replica sent a ${m.type} to a replica`, who);
     // A backup relays a client's request to the leader; the core checks the client's signature.
@@ -374,7 +374,7 @@ export class ReplicaServer {
       return this.dropFrame(`replica ${source.replica} sent a ${m.type} from replica ${m.from}`, who);
     }
     if (this.queue.length >= MAX_QUEUED_INPUTS * 2) return this.dropFrame('input queue full', who);
-    this.enqueue({ kind: 'message', message: m });
+    this.enqueue({ kind: 'message', message: m, from: source.replica });
   }
 
   /**

@@ -555,7 +555,11 @@ export class Simulation {
     if (!node) return;
     if (m.type !== 'request' && !isReplicaMessage(m)) return; // replies and client queries are not for replicas
     this.noteHops(to, m, hops);
-    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m as ReplicaMessage };
+    // The simulated network is the authenticated channel: `from` is who really sent the frame.
+    const input: Input =
+      m.type === 'request'
+        ? { kind: 'request', message: m, ...(typeof from === 'string' ? { fromClient: Number(from.slice('client:'.length)) } : {}) }
+        : { kind: 'message', message: m as ReplicaMessage, ...(typeof from === 'number' ? { from } : {}) };
     this.stepNode(to, node, input);
   }
 

@@ -554,7 +554,11 @@ export class TwinsRun {
     }
     if (m.type !== 'request' && !isReplicaMessage(m)) return; // replies and client queries are not for replicas
     const inst = this.instances[p.to.i]!;
-    const input: Input = m.type === 'request' ? { kind: 'request', message: m } : { kind: 'message', message: m as ReplicaMessage };
+    // Channels authenticate the replica id (twins share one key), or the client.
+    const input: Input =
+      m.type === 'request'
+        ? { kind: 'request', message: m, ...(typeof p.from === 'string' ? { fromClient: Number(p.from.slice('client:'.length)) } : {}) }
+        : { kind: 'message', message: m as ReplicaMessage, ...(typeof p.from === 'number' ? { from: this.instances[p.from]!.id } : {}) };
     this.step(inst, input);
   }
 

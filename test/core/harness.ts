@@ -213,8 +213,9 @@ export class Harness {
     return this.deliver({ from: -1, to, message: m });
   }
 
+  /** The harness network authenticates the sender like a channel does (`inject`ed messages come from nobody). */
   private deliver(e: Envelope): Outputs {
-    const input: Input = e.message.type === 'request' ? { kind: 'request', message: e.message } : { kind: 'message', message: e.message };
+    const input: Input = e.message.type === 'request' ? { kind: 'request', message: e.message } : { kind: 'message', message: e.message, ...(e.from >= 0 ? { from: e.from } : {}) };
     return this.step(e.to, input);
   }
 
@@ -324,14 +325,18 @@ export class Harness {
     return this.request(clientId, { op: 'get', key }, ts);
   }
 
-  /** A client sends `request` to one replica, or to all of them; the request passes the codec. */
-  submit(request: ClientRequest, to: number | 'all' = this.leaderOf(this.maxView())): Outputs[] {
+  /**
+   * A client sends `request` to one replica, or to all of them; the request passes the codec. It
+   * comes on the channel of client `channel` (by default its own client's, as from a real client;
+   * null: a path that authenticates nobody).
+   */
+  submit(request: ClientRequest, to: number | 'all' = this.leaderOf(this.maxView()), channel: number | null = request.clientId): Outputs[] {
     const targets = to === 'all' ? [...Array(this.n).keys()] : [to];
     const outs: Outputs[] = [];
     for (const t of targets) {
       if (this.down.has(t)) continue;
       const m = roundTrip({ type: 'request', request }, `client ${request.clientId}`) as RequestMsg;
-      outs.push(this.step(t, { kind: 'request', message: m }));
+      outs.push(this.step(t, { kind: 'request', message: m, ...(channel === null ? {} : { fromClient: channel }) }));
     }
     return outs;
   }

@@ -264,14 +264,14 @@ describe('exactly-once client semantics', () => {
     expect(h.r(0).counters.get('drop: request from unknown client')).toBe(1);
   });
 
-  it('a request with a bad client signature is dropped, at the leader and at a backup', () => {
+  it('a request with a bad client signature is dropped, at the leader and at a backup, when no channel vouches for its client', () => {
     const h = new Harness();
     const good = h.put(0, 'a', '1');
     const wrongKey: ClientRequest = { ...good, sig: h.clientSigners[1]!.sign(h.auth.statements.request(good)) };
     const tampered: ClientRequest = { ...good, op: h.put(0, 'a', '2').op };
     for (const bad of [wrongKey, tampered]) {
       for (const to of [0, 1]) {
-        const [out] = h.submit(bad, to) as [Outputs];
+        const [out] = h.submit(bad, to, null) as [Outputs];
         expect(out.send).toEqual([]);
         expect(out.events).toEqual([{ type: 'drop', reason: 'bad client signature', from: 0 }]);
       }
