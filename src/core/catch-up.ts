@@ -7,7 +7,7 @@ import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { maybeExecute } from './execution.ts';
 import type { DecisionMsg, EpochLink, StateMsg, StatusMsg } from './messages.ts';
-import { decide } from './normal-case.ts';
+import { decide, decisionIsProof } from './normal-case.ts';
 import type { ReplicaState } from './replica-state.ts';
 import { Statements, batchDigest } from './statements.ts';
 import { enterNewEpoch, truncateLog } from './checkpoints.ts';
@@ -67,6 +67,10 @@ export function handleStatus(r: ReplicaState, m: StatusMsg): void {
     if (!s) break;
     const batch = s.decided ? s.body(s.decided.digestHex) : undefined;
     if (!s.decided || !batch) continue;
+    // Our signed word that the slot is decided; the certificate goes along, and the receiver
+    // needs f+1 such words if it is not proof (channel-votes.ts, rule 3). Checking it here finds
+    // a replica that spoiled it with an invalid signature.
+    decisionIsProof(r, s);
     const sig = r.auth.sign(r.auth.statements.decision(r.id, slot, s.decided.cert.digest));
     r.send(m.from, { type: 'decision', batch, cert: s.decided.cert, from: r.id, sig });
     shipped++;
@@ -91,10 +95,21 @@ export function handleDecision(r: ReplicaState, m: DecisionMsg): void {
   if (!bytesEqual(batchDigest(m.batch), m.cert.digest)) return r.drop('DECISION whose batch does not match its certificate', m.from);
   const s = r.slot(slotNo);
   if (s.decided && s.body(s.decided.digestHex)) return maybeExecute(r);
+  const digestHex = toHex(m.cert.digest);
   const problem = r.auth.checkDecisionCert(m.cert);
-  if (problem) return r.drop(`DECISION: ${problem}`, m.from);
-  if (s.decided && s.decided.digestHex !== toHex(m.cert.digest)) return r.alarm(`two commit certificates disagree on slot ${slotNo}`);
-  s.bodies.set(toHex(m.cert.digest), m.batch);
+  if (problem) {
+    // Not proof, but its sender's signed word that the slot is decided: f+1 matching words from
+    // distinct replicas include a correct one (channel-votes.ts, rule 3).
+    if (s.decided) return r.drop(`DECISION: ${problem}`, m.from);
+    s.attestations.set(m.from, digestHex);
+    let matching = 0;
+    for (const d of s.attestations.values()) if (d === digestHex) matching++;
+    if (matching < r.config.f + 1) return r.drop(`DECISION: ${problem}`, m.from);
+    s.bodies.set(digestHex, m.batch);
+    return decide(r, s, m.cert, true);
+  }
+  if (s.decided && s.decided.digestHex !== digestHex) return r.alarm(`two commit certificates disagree on slot ${slotNo}`);
+  s.bodies.set(digestHex, m.batch);
   if (s.decided) {
     r.out.persist.push({ kind: 'decided', cert: s.decided.cert, batch: m.batch });
     maybeExecute(r);

@@ -48,7 +48,7 @@ function executeSlot(r: ReplicaState, s: SlotState, batch: Batch): void {
     r.boundaryProgress = { executed: r.executed, since: r.now };
     r.event({ type: 'epoch-scheduled', epoch: next.config.epoch ?? 0, activatesAfter: next.activatedAt, peers: r.peers() });
   }
-  r.out.executed.push({ slot: s.slot, view: cert.view, digest: cert.digest, applied, cert, batch });
+  r.out.executed.push({ slot: s.slot, view: cert.view, digest: cert.digest, applied, cert, batch, ...(s.decided!.attested ? { attested: true as const } : {}) });
   if (s.slot % r.params.checkpointInterval === 0) takeCheckpoint(r, s.slot);
   if (r.pendingStable && r.pendingStable.seq <= r.executed) {
     const pending = r.pendingStable;

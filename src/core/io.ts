@@ -93,8 +93,14 @@ export interface ExecutedSlot {
   digest: Digest;
   /** Requests that changed state, with their results; duplicates are not listed. */
   applied: { clientId: ClientId; ts: number; result: Uint8Array }[];
-  /** The fast or commit certificate the replica verified before executing. */
+  /**
+   * The fast or commit certificate the replica executed on: checked, or built from votes that came
+   * on their authors' own channels (whose signatures only a faulty author can have spoiled; see
+   * channel-votes.ts) — or, if `attested`, one shipped by a peer, the decision being f+1 peers'
+   * signed word.
+   */
   cert: DecisionCert;
+  attested?: true;
   batch: Batch;
 }
 

@@ -7,6 +7,8 @@ import { leaderOf } from './config.ts';
 import { maybeExecute } from './execution.ts';
 import type { AcceptMsg, Batch, CommitMsg, DecisionCert, Digest, ProposeMsg, VoteCert } from './messages.ts';
 import type { ReplicaState } from './replica-state.ts';
+import { countsUnchecked, isProvable, provableQuorum } from './channel-votes.ts';
+import type { ReplicaId } from './config.ts';
 import { SlotState } from './slot.ts';
 import { batchDigest } from './statements.ts';
 
@@ -87,10 +89,11 @@ export function validateBatch(r: ReplicaState, batch: Batch): string | null {
   return null;
 }
 
-export function handleAccept(r: ReplicaState, m: AcceptMsg): void {
+/** `channel`: the replica whose own channel carried it; from its author, counted unchecked (channel-votes.ts). */
+export function handleAccept(r: ReplicaState, m: AcceptMsg, channel?: ReplicaId): void {
   if (m.view < r.view) return r.drop('ACCEPT for an old view', m.from);
   if (!r.inWindow(m.slot)) return r.drop('ACCEPT outside the watermarks', m.from);
-  if (!r.auth.verifyVote('accept', m.from, m.view, m.slot, m.digest, m.sig)) return r.drop('ACCEPT with a bad signature', m.from);
+  if (!countsUnchecked(r, channel, m.from) && !r.auth.verifyVote('accept', m.from, m.view, m.slot, m.digest, m.sig)) return r.drop('ACCEPT with a bad signature', m.from);
   r.noteSlot(m.slot);
   const s = r.slot(m.slot);
   const digestHex = toHex(m.digest);
@@ -108,7 +111,12 @@ export function maybePrepareOrDecideFast(r: ReplicaState, slotNo: number): void 
   if (r.params.mode === 'fast') maybeDecideFast(r, slotNo);
 }
 
-/** q matching ACCEPTs (the proposal counts as the leader's) for the proposal we accepted: prepared. */
+/**
+ * q matching ACCEPTs (the proposal counts as the leader's) for the proposal we accepted: prepared.
+ * The certificate may hold signatures not yet checked (votes from their authors' own channels);
+ * they are checked before our COMMIT rests on it or a VIEW-CHANGE carries it (`checkedPrepared`,
+ * channel-votes.ts). One that backs a COMMIT we sent is replaced only by a checked one.
+ */
 function maybePrepare(r: ReplicaState, slotNo: number): void {
   const s = r.log.get(slotNo);
   if (!s || !s.proposal || r.status !== 'normal' || s.proposal.view !== r.view) return;
@@ -116,8 +124,9 @@ function maybePrepare(r: ReplicaState, slotNo: number): void {
   const { view, digest, digestHex } = s.proposal;
   const sigs = SlotState.matching(s.accepts, view, digestHex);
   if (sigs.length < r.quorums.q) return;
-  const cert: VoteCert = { view, slot: slotNo, digest, sigs: sigs.slice(0, r.quorums.q) };
-  s.prepared = { cert, digestHex };
+  const cert: VoteCert | undefined = s.commitSent ? provableQuorum(r, s.accepts, 'accept', slotNo, view, digestHex, r.quorums.q) : { view, slot: slotNo, digest, sigs: sigs.slice(0, r.quorums.q) };
+  if (!cert) return;
+  s.prepared = { cert, digestHex, checked: s.commitSent !== undefined };
   s.lastActivity = r.now;
   r.out.persist.push({ kind: 'prepared', cert });
   if (waitsForFastCertificate(r, s)) {
@@ -125,6 +134,27 @@ function maybePrepare(r: ReplicaState, slotNo: number): void {
     return;
   }
   sendCommit(r, s, view, digest, digestHex);
+}
+
+/**
+ * True once every signature of our prepare certificate checks. If one does not, its signer is
+ * distrusted and the certificate rebuilt from the votes that check; without q of them we are not
+ * prepared (no COMMIT rests on an unchecked certificate, so none is lost).
+ */
+export function checkedPrepared(r: ReplicaState, s: SlotState): boolean {
+  const p = s.prepared;
+  if (!p) return false;
+  if (p.checked) return true;
+  const cert = provableQuorum(r, new Map(p.cert.sigs.map((g) => [g.from, { view: p.cert.view, digest: p.cert.digest, digestHex: p.digestHex, sig: g.sig }])), 'accept', s.slot, p.cert.view, p.digestHex, r.quorums.q);
+  if (cert) {
+    p.checked = true;
+    return true;
+  }
+  // A spoiled signature (its signer now distrusted): try the votes that check.
+  const rebuilt = provableQuorum(r, s.accepts, 'accept', s.slot, p.cert.view, p.digestHex, r.quorums.q);
+  s.prepared = rebuilt ? { cert: rebuilt, digestHex: p.digestHex, checked: true } : undefined;
+  if (rebuilt) r.out.persist.push({ kind: 'prepared', cert: rebuilt });
+  return rebuilt !== undefined;
 }
 
 /** Deferred policy, stable view, no recent misses: give the fast certificate a moment first. */
@@ -144,9 +174,22 @@ function maybeDecideFast(r: ReplicaState, slotNo: number): void {
   if (cert) decide(r, s, { kind: 'fast', ...cert });
 }
 
+/**
+ * True if the slot's decision certificate may serve as proof for others: every signature checks
+ * (remembered once known). Not for a decision we learned by f+1 attestations.
+ */
+export function decisionIsProof(r: ReplicaState, s: SlotState): boolean {
+  const d = s.decided;
+  if (!d || d.attested) return false;
+  d.proof ??= isProvable(r, d.cert, true);
+  return d.proof;
+}
+
 /** Signs, records, persists and broadcasts our COMMIT for (view, slot), unless one for this view or later went out. */
 export function sendCommit(r: ReplicaState, s: SlotState, view: number, digest: Digest, digestHex: string): void {
   if ((s.commitSent && s.commitSent.view >= view) || !r.member) return;
+  // A promise: it rests only on a prepare certificate whose every signature checks.
+  if (!checkedPrepared(r, s) || s.prepared!.cert.view !== view || s.prepared!.digestHex !== digestHex) return;
   const sig = r.auth.signVote('commit', view, s.slot, digest);
   s.commitSent = { view, digestHex, sig };
   SlotState.record(s.commits, r.id, { view, digest, digestHex, sig });
@@ -159,9 +202,9 @@ export function sendCommit(r: ReplicaState, s: SlotState, view: number, digest: 
  * COMMITs from any view count: q matching ones are a commit certificate whichever view they are
  * from, which lets a replica that moved on still learn an older decision.
  */
-export function handleCommit(r: ReplicaState, m: CommitMsg): void {
+export function handleCommit(r: ReplicaState, m: CommitMsg, channel?: ReplicaId): void {
   if (!r.inWindow(m.slot)) return r.drop('COMMIT outside the watermarks', m.from);
-  if (!r.auth.verifyVote('commit', m.from, m.view, m.slot, m.digest, m.sig)) return r.drop('COMMIT with a bad signature', m.from);
+  if (!countsUnchecked(r, channel, m.from) && !r.auth.verifyVote('commit', m.from, m.view, m.slot, m.digest, m.sig)) return r.drop('COMMIT with a bad signature', m.from);
   r.noteSlot(m.slot);
   const s = r.slot(m.slot);
   const rec = SlotState.record(s.commits, m.from, { view: m.view, digest: m.digest, digestHex: toHex(m.digest), sig: m.sig });
@@ -182,10 +225,14 @@ function maybeDecide(r: ReplicaState, slotNo: number): void {
   if (cert) decide(r, s, { kind: 'commit', ...cert });
 }
 
-/** Records a verified decision certificate for the slot, persists it, and executes what it can. */
-export function decide(r: ReplicaState, s: SlotState, cert: DecisionCert): void {
+/**
+ * Records a decision for the slot, persists it, and executes what it can. The certificate was
+ * checked, or built from votes that came on their authors' own channels (channel-votes.ts), or —
+ * `attested` — came with f+1 peers' signed DECISIONs (catch-up.ts).
+ */
+export function decide(r: ReplicaState, s: SlotState, cert: DecisionCert, attested = false): void {
   const digestHex = toHex(cert.digest);
-  s.decided = { cert, digestHex };
+  s.decided = { cert, digestHex, ...(attested ? { attested } : {}) };
   s.lastActivity = r.now;
   r.count(cert.kind === 'fast' ? 'fast commits' : 'classic commits');
   if (r.deferred.delete(s.slot) && cert.kind === 'fast') r.fastMisses = 0;

@@ -121,6 +121,8 @@ export class ReplicaState {
   // --- clients (requests.ts, execution.ts) ---
   /** Requests a backup is waiting to see executed; a timeout makes it suspect the leader. */
   readonly waiting = new Map<number, { request: ClientRequest; since: number; checked: boolean }>();
+  /** Replicas caught sending invalid signatures on their own channels: their votes are checked on arrival (channel-votes.ts). */
+  readonly distrusted = new Set<ReplicaId>();
   /** Requests taken unchecked from their clients' own channels (request-checks.ts). */
   readonly directRequests = new DirectRequests();
   /** Signed replies kept for retransmissions (the session table holds the result itself). */

@@ -170,7 +170,7 @@ export class Replica {
         handleRequest(this.s, input.message.request, input.fromClient === input.message.request.clientId);
         break;
       case 'message':
-        handleMessage(this.s, input.message);
+        handleMessage(this.s, input.message, input.from);
         break;
     }
     return this.s.takeOutputs();
@@ -241,8 +241,11 @@ export class Replica {
   }
 }
 
-/** Routes a peer message to its section's handler, after the checks every message shares. */
-function handleMessage(r: ReplicaState, m: ReplicaMessage): void {
+/**
+ * Routes a peer message to its section's handler, after the checks every message shares.
+ * `channel`: the replica whose own authenticated channel carried it, if the driver knows.
+ */
+function handleMessage(r: ReplicaState, m: ReplicaMessage, channel: ReplicaId | undefined): void {
   if ('from' in m) {
     if (m.from === r.id) return r.drop('message claims to be from this replica', m.from);
     // STATUS and STATE cross epochs (a replica behind, one joining); their handlers find the key.
@@ -252,9 +255,9 @@ function handleMessage(r: ReplicaState, m: ReplicaMessage): void {
     case 'propose':
       return handlePropose(r, m, false);
     case 'accept':
-      return handleAccept(r, m);
+      return handleAccept(r, m, channel);
     case 'commit':
-      return handleCommit(r, m);
+      return handleCommit(r, m, channel);
     case 'checkpoint':
       return handleCheckpoint(r, m);
     case 'view-change':

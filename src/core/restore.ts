@@ -40,7 +40,7 @@ export function restore(r: ReplicaState, d: DurableState): void {
       SlotState.record(s.accepts, leaderOf(ds.proposal.view, r.config), { view: ds.proposal.view, digest, digestHex, sig: ds.proposal.sig });
       if (ds.proposal.view === r.view && leaderOf(r.view, r.config) === r.id) r.nextSlot = Math.max(r.nextSlot, slotNo + 1);
     }
-    if (ds.prepared) s.prepared = { cert: ds.prepared, digestHex: toHex(ds.prepared.digest) };
+    if (ds.prepared) s.prepared = { cert: ds.prepared, digestHex: toHex(ds.prepared.digest), checked: false };
     if (ds.commitSent) {
       // Ed25519 is deterministic: re-signing yields the very signature we sent before the crash.
       const { view, digest } = ds.commitSent;

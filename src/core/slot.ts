@@ -30,9 +30,17 @@ export class SlotState {
   readonly bodies = new Map<string, Batch>();
   readonly accepts = new Map<ReplicaId, Vote>();
   readonly commits = new Map<ReplicaId, Vote>();
-  prepared: { cert: VoteCert; digestHex: string } | undefined;
+  /** `checked`: every signature verified (channel-votes.ts); false while some came unchecked on their authors' channels. */
+  prepared: { cert: VoteCert; digestHex: string; checked: boolean } | undefined;
   commitSent: { view: number; digestHex: string; sig: Signature } | undefined;
-  decided: { cert: DecisionCert; digestHex: string } | undefined;
+  /**
+   * `attested`: learned from f+1 peers' DECISIONs whose certificate does not check (catch-up.ts),
+   * so the certificate is not proof; otherwise it may hold unchecked votes from their own channels
+   * (channel-votes.ts).
+   */
+  decided: { cert: DecisionCert; digestHex: string; attested?: boolean; proof?: boolean } | undefined;
+  /** Peers' signed DECISIONs for this slot whose certificates did not check, by sender: digest hex (catch-up.ts). */
+  readonly attestations = new Map<ReplicaId, string>();
   /** Tick of the last progress on this slot; drives retransmission. */
   lastActivity = 0;
 

@@ -9,7 +9,7 @@ import { bytesEqual } from '../crypto/bytes.ts';
 import { leaderOf, type ReplicaId } from './config.ts';
 import { maybeAdvanceStable } from './checkpoints.ts';
 import type { Batch, CheckpointCert, NewViewMsg, ProposeMsg, SlotEvidence, ViewChangeMsg } from './messages.ts';
-import { handlePropose, maybePrepareOrDecideFast, recordProposal } from './normal-case.ts';
+import { checkedPrepared, decisionIsProof, handlePropose, maybePrepareOrDecideFast, recordProposal } from './normal-case.ts';
 import { requestKey, type ReplicaState } from './replica-state.ts';
 import { maybePropose } from './requests.ts';
 import { batchDigest } from './statements.ts';
@@ -62,8 +62,11 @@ export function buildViewChange(r: ReplicaState, newView: number): ViewChangeMsg
     if (s.proposal && s.proposal.view < newView && withBody(s.proposal.digestHex)) {
       e.lastVote = { view: s.proposal.view, digest: s.proposal.digest, leaderSig: s.proposal.sig };
     }
-    if (s.prepared && s.prepared.cert.view < newView && withBody(s.prepared.digestHex)) e.prepared = s.prepared.cert;
-    if (s.decided && s.decided.cert.view < newView && withBody(s.decided.digestHex)) e.decided = s.decided.cert;
+    // Only certificates whose every signature checks go in (channel-votes.ts): a prepare
+    // certificate no COMMIT rested on, or a decision, that is not proof is left out — the correct
+    // voters' own evidence carries the decision.
+    if (s.prepared && s.prepared.cert.view < newView && checkedPrepared(r, s) && withBody(s.prepared.digestHex)) e.prepared = s.prepared.cert;
+    if (s.decided && s.decided.cert.view < newView && decisionIsProof(r, s) && withBody(s.decided.digestHex)) e.decided = s.decided.cert;
     if (e.lastVote || e.prepared || e.decided) slots.push(e);
   }
   const body = { newView, from: r.id, checkpoint: r.stableCert, slots, batches: [...bodies.values()] };

@@ -14,6 +14,7 @@ import { DoubleVoteNode } from './double-vote.ts';
 import { EquivocateNode } from './equivocate.ts';
 import { FloodNode } from './flood.ts';
 import { ForgeNode } from './forge.ts';
+import { InvalidSigsNode } from './invalid-sigs.ts';
 import { LieToClientsNode } from './lie-to-clients.ts';
 import { RemovedMemberNode } from './removed-member.ts';
 import { SilentStrategyNode } from './silent.ts';
@@ -39,6 +40,7 @@ const registry: Record<StrategyName, { summary: string; create: (ctx: StrategyCo
   'slow-leader': { summary: 'as leader, holds proposals until just under the request timeout, or trickles them', create: (ctx) => new SlowLeaderNode(ctx) },
   flood: { summary: 'junk, duplicate and amplifying messages every tick on top of the protocol (bounded)', create: (ctx) => new FloodNode(ctx) },
   collude: { summary: 'colluders via a shared hub: leader equivocation + double votes for the minority + lying VIEW-CHANGEs', create: (ctx) => new ColludeNode(ctx) },
+  'invalid-sigs': { summary: 'honest, but its votes, PROPOSEs and CHECKPOINTs carry invalid signatures on its authentic channel', create: (ctx) => new InvalidSigsNode(ctx) },
   'removed-member': { summary: 'honest until removed (sim --reconfig removes it); then signs for later epochs, replays old votes', create: (ctx) => new RemovedMemberNode(ctx) },
 };
 

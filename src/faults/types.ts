@@ -29,6 +29,7 @@ export const strategyNames = [
   'flood',
   'collude',
   'removed-member',
+  'invalid-sigs',
 ] as const;
 
 export type StrategyName = (typeof strategyNames)[number];

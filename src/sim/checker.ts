@@ -15,7 +15,7 @@
 import { bytesEqual, toHex } from '../crypto/bytes.ts';
 import type { Auth } from '../core/auth.ts';
 import type { ExecutedSlot } from '../core/io.ts';
-import type { Message } from '../core/messages.ts';
+import type { DecisionCert, Message } from '../core/messages.ts';
 import { batchDigest } from '../core/statements.ts';
 
 /**
@@ -96,6 +96,8 @@ export class SafetyChecker {
   constructor(
     private readonly auth: Auth,
     private readonly authForSlot: (slot: number) => Auth = () => auth,
+    /** Which replicas run the honest protocol (a faulty one may spoil its own signatures). */
+    private readonly isHonest: (id: number) => boolean = () => true,
   ) {}
 
   /** Records a violation found outside the per-output checks (alarms, linearizability). */
@@ -121,7 +123,7 @@ export class SafetyChecker {
     if (!bytesEqual(batchDigest(e.batch), e.digest)) this.violation(`S4: replica ${replica} executed slot ${e.slot} with a batch that does not match its digest`);
     if (e.cert.slot !== e.slot || !bytesEqual(e.cert.digest, e.digest)) this.violation(`S4: replica ${replica} slot ${e.slot} certificate is for another slot or digest`);
     const epochAuth = this.authForSlot(e.slot);
-    const problem = epochAuth.checkDecisionCert(e.cert);
+    const problem = e.attested ? null : this.certProblem(epochAuth, e.cert);
     if (problem) this.violation(`S4: replica ${replica} executed slot ${e.slot} on an invalid certificate: ${problem}`);
 
     for (const r of e.batch) {
@@ -134,6 +136,24 @@ export class SafetyChecker {
       else if (at.slot !== e.slot) this.violation(`S3: request ${key} applied in slot ${at.slot} and again in slot ${e.slot} (replica ${replica})`);
       else if (!bytesEqual(at.result, a.result)) this.violation(`S1: request ${key} gave different results on different replicas`);
     }
+  }
+
+  /**
+   * Votes from their authors' own channels are counted unchecked (channel-votes.ts), so only a
+   * faulty replica's signature may fail in a certificate a correct replica executed on: the shape
+   * must hold and every correct signer's signature must check.
+   */
+  private certProblem(auth: Auth, cert: DecisionCert): string | null {
+    const problem = auth.checkDecisionCert(cert);
+    if (!problem) return null;
+    const kind = cert.kind === 'fast' ? 'accept' : 'commit';
+    const threshold = cert.kind === 'fast' ? auth.quorums.fast : auth.quorums.q;
+    const signers = new Set(cert.sigs.map((s) => s.from));
+    if (signers.size !== cert.sigs.length || cert.sigs.length < threshold || cert.sigs.some((s) => !auth.isReplica(s.from))) return problem;
+    const statement = auth.statements.vote(kind, cert.view, cert.slot, cert.digest);
+    const spoiled = cert.sigs.filter((s) => !auth.verifyReplica(s.from, statement, s.sig)).map((s) => s.from);
+    const correct = spoiled.filter((id) => this.isHonest(id));
+    return correct.length > 0 ? `${problem} (replica ${correct.join(', ')} is correct)` : null;
   }
 
   /** A restart or a state transfer legitimately resets where execution continues from. */

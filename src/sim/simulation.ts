@@ -260,7 +260,7 @@ export class Simulation {
     this.auth = new Auth(config, new Signer(replicaSeeds[0]!), sharedVerifier);
     this.epochAuths.push(this.auth);
     this.epochKeys.push(describeConfig(config));
-    this.checker = new SafetyChecker(this.auth, (slot) => this.authForSlot(slot));
+    this.checker = new SafetyChecker(this.auth, (slot) => this.authForSlot(slot), (id) => this.nodes[id]?.honest ?? false);
     this.disks = replicaSeeds.map(() => emptyDurableState());
     this.hopsSeen = replicaSeeds.map(() => new Map());
     this.io = replicaSeeds.map((_, id) => this.driverIO(id));

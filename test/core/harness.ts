@@ -207,10 +207,13 @@ export class Harness {
     carryOut(out, this.io[id]!);
   }
 
-  /** Delivers a message as if from the network (through the codec), bypassing drop/hold rules. */
-  inject(to: number, message: ReplicaMessage | RequestMsg): Outputs {
+  /**
+   * Delivers a message as if from the network (through the codec), bypassing drop/hold rules: from
+   * nobody in particular, or on replica `channel`'s own authenticated channel.
+   */
+  inject(to: number, message: ReplicaMessage | RequestMsg, channel = -1): Outputs {
     const m = roundTrip(message, 'test');
-    return this.deliver({ from: -1, to, message: m });
+    return this.deliver({ from: channel, to, message: m });
   }
 
   /** The harness network authenticates the sender like a channel does (`inject`ed messages come from nobody). */
