@@ -289,7 +289,8 @@ export class Client {
   }
 
   private count(p: Pending, reply: ReplyMsg): void {
-    const v = p.quorum.add(reply);
+    // onFrame checked that the reply names the replica whose channel carried it.
+    const v = p.quorum.add(reply, true);
     if (v.kind === 'rejected') {
       if (v.laterEpoch !== undefined && p.heldBack.length < MAX_HELD_BACK) {
         p.heldBack.push(reply);

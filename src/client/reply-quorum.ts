@@ -24,9 +24,8 @@ export type EpochAuth = Auth | ((epoch: number) => Auth | undefined);
 export class ReplyQuorum {
   /** Each replica's reply per epoch, keyed by what it vouches for. */
   private readonly votes = new Map<string, string>();
-  private readonly tallies = new Map<string, { count: number; result: Uint8Array; slot: number; epoch: number }>();
-  /** The views valid replies named, per epoch. */
-  private readonly views = new Map<number, number[]>();
+  /** Replies per (epoch, slot, result), and whether each one's signature was checked. */
+  private readonly tallies = new Map<string, { replies: { reply: ReplyMsg; checked: boolean }[]; epoch: number }>();
 
   constructor(
     private readonly auth: EpochAuth,
@@ -41,30 +40,42 @@ export class ReplyQuorum {
     return this.auth.epoch === epoch ? this.auth : undefined;
   }
 
-  add(reply: ReplyMsg): ReplyVerdict {
+  /**
+   * `authentic`: the reply came on replica `reply.from`'s own authenticated channel. Then its
+   * signature is checked only once its answer has f+1 replies — the ones that decide — so a
+   * client usually checks f+1 signatures per request, not one per replica. Without it (nothing
+   * says who sent the frame) every reply is checked on arrival: otherwise a liar could take
+   * another replica's place with an unsigned reply in its name.
+   */
+  add(reply: ReplyMsg, authentic = false): ReplyVerdict {
     if (reply.clientId !== this.clientId || reply.ts !== this.ts) return { kind: 'rejected', reason: 'reply for another request' };
     const auth = this.authOf(reply.epoch);
     if (!auth) return { kind: 'rejected', reason: `reply signed in epoch ${reply.epoch}, not known here`, laterEpoch: reply.epoch };
     if (!auth.isReplica(reply.from)) return { kind: 'rejected', reason: `reply from unknown replica ${reply.from}` };
     const voter = `${reply.epoch}:${reply.from}`;
     if (this.votes.has(voter)) return { kind: 'rejected', reason: 'second reply from the same replica' };
-    if (!verifyReply(auth, reply)) return { kind: 'rejected', reason: 'reply with a bad signature' };
+    if (!authentic && !verifyReply(auth, reply)) return { kind: 'rejected', reason: 'reply with a bad signature' };
     const key = `${reply.epoch}/${reply.slot}/${toHex(reply.result)}`;
     this.votes.set(voter, key);
-    const views = this.views.get(reply.epoch) ?? [];
-    views.push(reply.view);
-    this.views.set(reply.epoch, views);
-    const tally = this.tallies.get(key) ?? { count: 0, result: reply.result, slot: reply.slot, epoch: reply.epoch };
-    tally.count++;
-    this.tallies.set(key, tally);
+    let tally = this.tallies.get(key);
+    if (!tally) this.tallies.set(key, (tally = { replies: [], epoch: reply.epoch }));
+    tally.replies.push({ reply, checked: !authentic });
     const needed = typeof this.auth === 'function' ? auth.config.f + 1 : this.needed;
-    if (tally.count >= needed) return { kind: 'accepted', result: tally.result, slot: tally.slot, view: this.vouchedView(views, needed), epoch: reply.epoch };
-    return { kind: 'pending' };
+    if (tally.replies.length < needed) return { kind: 'pending' };
+    // The replies that decide: each signature must check (a replica whose does not lied).
+    const bad = tally.replies.filter((r) => !r.checked && !(r.checked = verifyReply(auth, r.reply)));
+    if (bad.length > 0) {
+      tally.replies = tally.replies.filter((r) => r.checked);
+      return { kind: 'rejected', reason: 'reply with a bad signature' };
+    }
+    const first = tally.replies[0]!.reply;
+    return { kind: 'accepted', result: first.result, slot: first.slot, view: this.vouchedView(tally.replies.map((r) => r.reply.view), needed), epoch: reply.epoch };
   }
 
   /**
-   * Where the client should look for the leader: the highest view that f+1 replies reached. One of
-   * those is correct, so a lying replica cannot send the client chasing a view nobody is in.
+   * Where the client should look for the leader: the highest view that f+1 of the deciding
+   * replies reached. One of those is correct, so a lying replica cannot send the client chasing a
+   * view nobody is in.
    */
   private vouchedView(views: number[], needed: number): number {
     const sorted = [...views].sort((a, b) => b - a);

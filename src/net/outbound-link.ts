@@ -16,7 +16,7 @@ import type { TransportLimits } from './limits.ts';
 import { FaultyLink, type LinkFaults } from './link-faults.ts';
 import type { HandshakeRefusal, NetLog } from './net-log.ts';
 import { ChannelCipher, TAG_BYTES } from './secure-channel.ts';
-import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, corkSocket } from './ws-util.ts';
+import { CLOSE, closeWithGrace, isOversizeError, sendCapped, setMaxPayload, toFrame, corkSocket, zeroMask } from './ws-util.ts';
 
 export interface LinkReceiver {
   maxFrameBytes: number;
@@ -117,7 +117,7 @@ export class OutboundLink {
     const { log, limits, dialler, server, url } = this.o;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_HANDSHAKE_BYTES, handshakeTimeout: limits.handshakeTimeoutMs });
+      ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_HANDSHAKE_BYTES, handshakeTimeout: limits.handshakeTimeoutMs, generateMask: zeroMask });
     } catch (e) {
       log.event('dial: bad url', { to: server, url, err: (e as Error).message }, 'error');
       return this.scheduleRetry();

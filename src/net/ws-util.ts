@@ -69,6 +69,20 @@ export function isOversizeError(err: unknown): boolean {
   return code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH';
 }
 
+/**
+ * The masking key of every frame the dialling side sends: all zeros, which `ws` takes as "no
+ * XOR and no copy". RFC 6455 asks a client for a random key so that a hostile script in a browser
+ * cannot put bytes of its choosing on the wire for a confused proxy to cache; here the dialler is a
+ * replica or the client library, and everything after the handshake is ChaCha20-Poly1305
+ * ciphertext under a per-connection key, which no third party can choose either. The frames stay
+ * valid WebSocket frames (a server accepts any key). Measured with ws 8.23 and no bufferutil:
+ * framing a 200 B / 1.5 KB / 16 KB payload took 1.7 / 8.2 / 69 µs with a random key and
+ * 0.4 / 0.2 / 0.2 µs with this one (`Sender.frame`, 200,000 frames each).
+ */
+export function zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
+}
+
 export type SendOutcome = 'sent' | 'closed' | 'full';
 
 /**

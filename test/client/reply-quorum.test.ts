@@ -81,3 +81,26 @@ describe('ReplyQuorum (f = 2: three matching replies)', () => {
     expect(q.add(reply(2, { view: 3 }))).toMatchObject({ kind: 'accepted', view: 4 });
   });
 });
+
+describe('ReplyQuorum with replies from their senders\' own channels (checked when they decide)', () => {
+  it('checks only the deciding f+1 signatures; an unsigned reply among them is refused and the next good one completes the quorum', () => {
+    const verifier = new SignatureVerifier({ cacheEntries: 0 });
+    const q = new ReplyQuorum(new Auth(config, new Signer(clientKey.seed), verifier), 0, 100, config.f + 1);
+    const forged = { ...reply(1), sig: new Uint8Array(64) };
+    expect(q.add(reply(0), true).kind).toBe('pending');
+    expect(q.add(forged, true).kind).toBe('pending');
+    expect(verifier.stats.verified + verifier.stats.failures).toBe(0); // nothing checked yet
+    expect(q.add(reply(2), true)).toEqual({ kind: 'rejected', reason: 'reply with a bad signature' });
+    expect(q.add(reply(1), true)).toEqual({ kind: 'rejected', reason: 'second reply from the same replica' });
+    expect(q.add(reply(3), true)).toMatchObject({ kind: 'accepted', slot: 9, view: 3 });
+    expect(verifier.stats.verified).toBe(4); // 0, 1 (bad), 2, 3: never the replies that decide nothing
+  });
+
+  it('without a channel vouching for the sender, a reply in another replica\'s name is refused on arrival and does not take its place', () => {
+    const q = quorum();
+    expect(q.add(reply(1, { signAs: 5 }))).toEqual({ kind: 'rejected', reason: 'reply with a bad signature' });
+    expect(q.add(reply(0)).kind).toBe('pending');
+    expect(q.add(reply(1)).kind).toBe('pending');
+    expect(q.add(reply(2))).toMatchObject({ kind: 'accepted' });
+  });
+});
