@@ -14,7 +14,7 @@ import { BenchCluster } from './lib/cluster.ts';
 import { Aborted, describeConfig, emptyResult, runConfig, type RunConfig, type RunResult } from './lib/measure.ts';
 import { readCpuTotals } from './lib/proc.ts';
 import { Progress } from './lib/progress.ts';
-import { attackTable, bestThroughput, findRun, formatTargets, runsTable, targets, TARGETS, verifyBound, type AttackRow, type AttackSection, type SoakVerdict, type TargetRow, type VerifyBound } from './lib/report.ts';
+import { attackTable, bestThroughput, cpuSplit, CPU_PARTS, formatCpuSplit, findRun, formatTargets, runsTable, targets, TARGETS, verifyBound, type AttackRow, type AttackSection, type SoakVerdict, type TargetRow, type VerifyBound } from './lib/report.ts';
 import { runSoak, type SoakResult } from './lib/soak.ts';
 import { strategyNames } from '../src/faults/types.ts';
 
@@ -140,7 +140,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     durationS: one('duration', quick ? 3 : 5, 0.5),
     fsync: flags.has('fsync'),
     crypto: !flags.has('no-crypto'),
-    profile: flags.has('profile') || (!quick && !soak && !flags.has('no-profile')),
+    // Quick runs profile too: the CPU split per operation is one of the figures it reports.
+    profile: flags.has('profile') || (!soak && !flags.has('no-profile')),
     attacks: attacksFlag === undefined ? undefined : attacksFlag === true ? [] : attacksFlag.split(',').map((s) => s.trim()).filter(Boolean),
     attackClients: one('attack-clients', 16, 1),
     soak,
@@ -427,6 +428,8 @@ function markdown(args: {
   if (args.chart) md.push(`![p50 latency vs throughput](${args.chart})`, '');
   if (args.attacks) md.push('## Under attack', '', ...attackTable(args.attacks), '');
   if (args.profile?.profile?.length) {
+    const s = cpuSplit(args.profile);
+    if (s) md.push('## CPU per operation per replica', '', `From the profiled run (${s.config}): each replica's CPU per operation (\`/proc\`) split by its profile's categories, µs.`, '', `| | ${CPU_PARTS.join(' | ')} | total |`, `|---|${CPU_PARTS.map(() => '---|').join('')}---|`, ...([['mean over replicas', s.meanUs], ['leader', s.leaderUs]] as const).map(([name, u]) => `| ${name} | ${CPU_PARTS.map((k) => u[k]).join(' | ')} | ${CPU_PARTS.reduce((t, k) => t + u[k], 0)} |`), '');
     md.push('## Where the replicas\' CPU goes', '', `\`node --cpu-prof\` on every replica during a ${args.profile.config.durationS} s window of ${describeConfig(args.profile.config).replace(/\s+/g, ' ')} (${Math.round(args.profile.throughputOpsPerSec)} ops/s under the profiler). Self time; native frames are charged to their JavaScript caller's category. The profiler samples wall time on the thread, so a replica descheduled inside a syscall (${meta.cpus} cores for ${args.profile.config.n} replicas and the clients) shows there too.`, '');
     for (const p of args.profile.profile) {
       md.push(`**${p.file}**: ${p.totalMs} ms busy — ${Object.entries(p.categories).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ')}`, '');
@@ -502,7 +505,8 @@ async function suite(o: Options): Promise<number> {
 
   const best = bestThroughput(runs);
   const bound = crypto && best ? verifyBound(crypto, best, cores) : undefined;
-  const targetRows = targets(runs);
+  const targetRows = targets(runs, undefined, attacks);
+  const split = profiled ? cpuSplit(profiled) : undefined;
   const title = `byzpax benchmark${o.quick ? ' (quick)' : ''}`;
   mkdirSync(RESULTS, { recursive: true });
   const chartFiles = runs.some((r) => r.ok) ? writeChart(throughputChart(runs, `${title}: latency vs throughput`), join(RESULTS, o.out)) : undefined;
@@ -522,6 +526,11 @@ async function suite(o: Options): Promise<number> {
       console.log(`  ${p.file}: ${Object.entries(p.categories).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`).join(', ')}`);
       console.log(`    top: ${p.top.slice(0, 5).map((h) => `${h.fn} ${(h.share * 100).toFixed(0)}%`).join(', ')}`);
     }
+    console.log('');
+  }
+  if (split) {
+    console.log(`CPU per operation per replica, µs (${split.config}; /proc CPU split by the profile's categories):`);
+    for (const l of formatCpuSplit(split)) console.log(`  ${l}`);
     console.log('');
   }
   if (attacks) {
@@ -562,6 +571,9 @@ async function suite(o: Options): Promise<number> {
       verifyBoundFraction: bound?.achievedFraction ?? null,
       nodeVerifyPerSec: crypto?.node.verifyPerSec ?? null,
       cpuSecPer1kOpsPerReplica: v(best?.cpuSecPer1kOpsPerReplica),
+      cpuMsPerOpPerReplica64Clients: v(findRun(runs, { mode: 'fast', n: 4, delayMs: 0, clients: 64, sizeBytes: 64 })?.cpuSecPer1kOpsPerReplica),
+      cpuMsPerOpTarget: TARGETS.cpuMsPerOpPerReplica,
+      cpuSplitUsPerOp: split?.meanUs ?? null,
       signsPerOp: v(best?.signsPerOp, 2),
       verifiesPerOp: v(best?.verifiesPerOp, 2),
       bytesOutPerOp: best?.bytesOutPerOp ?? null,

@@ -3,13 +3,62 @@
  * the Markdown rendering of a results file. Benchmarks report; they never fail the build.
  */
 import type { CryptoMicroResult } from '../crypto-micro.ts';
-import type { RunResult } from './measure.ts';
+import { describeConfig, type RunResult } from './measure.ts';
 
 export const TARGETS = {
   throughputOpsPerSec: 3400,
   singleClientFastP50Ms: 2,
-  fastOverClassicP50: 0.8,
+  cpuMsPerOpPerReplica: 0.12,
+  fastOverClassicP50: 0.75,
+  floodThroughputFraction: 0.8,
 };
+
+/** The CPU split the benchmark reports: the profile's categories, grouped. */
+export const CPU_PARTS = ['crypto', 'codec', 'network', 'storage', 'rest'] as const;
+export type CpuPart = (typeof CPU_PARTS)[number];
+
+export interface CpuSplit {
+  /** Microseconds of CPU per client operation, by part: the mean over replicas, and the leader's. */
+  meanUs: Record<CpuPart, number>;
+  leaderUs: Record<CpuPart, number>;
+  config: string;
+}
+
+function partOf(category: string): CpuPart {
+  if (category.startsWith('crypto')) return 'crypto';
+  if (category.startsWith('codec')) return 'codec';
+  if (category.startsWith('network')) return 'network';
+  if (category.startsWith('storage')) return 'storage';
+  return 'rest';
+}
+
+/**
+ * CPU per operation per replica split into crypto, codec, network, storage and the rest: each
+ * replica's measured CPU per operation (/proc) times the shares of its profile's categories
+ * (main-thread samples, `node --cpu-prof`).
+ */
+export function cpuSplit(run: RunResult): CpuSplit | undefined {
+  if (!run.ok || !run.profile?.length || run.ops === 0) return undefined;
+  const per: { leader: boolean; us: Record<CpuPart, number> }[] = [];
+  for (const p of run.profile) {
+    const id = Number(/replica (\d+)/.exec(p.file)?.[1]);
+    const fig = run.replicas.find((r) => r.id === id);
+    if (!fig) continue;
+    const usPerOp = (fig.cpuMs * 1000) / run.ops;
+    const us = Object.fromEntries(CPU_PARTS.map((k) => [k, 0])) as Record<CpuPart, number>;
+    for (const [cat, share] of Object.entries(p.categories)) us[partOf(cat)] += share * usPerOp;
+    per.push({ leader: p.file.includes('leader'), us });
+  }
+  if (per.length === 0) return undefined;
+  const mean = Object.fromEntries(CPU_PARTS.map((k) => [k, Math.round(per.reduce((s, x) => s + x.us[k], 0) / per.length)])) as Record<CpuPart, number>;
+  const leader = per.find((x) => x.leader)?.us ?? per[0]!.us;
+  return { meanUs: mean, leaderUs: Object.fromEntries(CPU_PARTS.map((k) => [k, Math.round(leader[k])])) as Record<CpuPart, number>, config: describeConfig(run.config).replace(/\s+/g, ' ') };
+}
+
+export function formatCpuSplit(s: CpuSplit): string[] {
+  const line = (u: Record<CpuPart, number>) => `${CPU_PARTS.map((k) => `${k} ${u[k]}`).join(', ')} = ${CPU_PARTS.reduce((t, k) => t + u[k], 0)} µs`;
+  return [`mean over replicas: ${line(s.meanUs)}`, `leader:             ${line(s.leaderUs)}`];
+}
 
 export interface VerifyBound {
   formula: string[];
@@ -115,7 +164,7 @@ export interface SoakVerdict {
   ops: number;
 }
 
-export function targets(runs: RunResult[], soak?: SoakVerdict): TargetRow[] {
+export function targets(runs: RunResult[], soak?: SoakVerdict, attacks?: AttackSection): TargetRow[] {
   const rows: TargetRow[] = [];
   const best = bestThroughput(runs);
   rows.push({
@@ -132,6 +181,13 @@ export function targets(runs: RunResult[], soak?: SoakVerdict): TargetRow[] {
     measured: single ? fmtMs(single.latency.p50Ms) : 'not run',
     pass: single ? single.latency.p50Ms <= TARGETS.singleClientFastP50Ms : null,
   });
+  const loaded = findRun(runs, { mode: 'fast', n: 4, delayMs: 0, clients: 64, sizeBytes: 64 });
+  rows.push({
+    name: 'CPU per operation per replica, fast, n=4, 64 clients',
+    target: `≤ ${TARGETS.cpuMsPerOpPerReplica} ms`,
+    measured: loaded ? `${loaded.cpuSecPer1kOpsPerReplica.toFixed(3)} ms (leader ${loaded.cpuSecPer1kOpsLeader.toFixed(3)} ms)` : 'not run',
+    pass: loaded ? loaded.cpuSecPer1kOpsPerReplica <= TARGETS.cpuMsPerOpPerReplica : null,
+  });
   const fast = findRun(runs, { mode: 'fast', n: 4, delayMs: 5, clients: 1, sizeBytes: 64 });
   const classic = findRun(runs, { mode: 'classic', n: 4, delayMs: 5, clients: 1, sizeBytes: 64 });
   const ratio = fast && classic ? fast.latency.p50Ms / classic.latency.p50Ms : NaN;
@@ -140,6 +196,14 @@ export function targets(runs: RunResult[], soak?: SoakVerdict): TargetRow[] {
     target: `≤ ${TARGETS.fastOverClassicP50}`,
     measured: Number.isFinite(ratio) ? `${ratio.toFixed(2)} (${fmtMs(fast!.latency.p50Ms)} / ${fmtMs(classic!.latency.p50Ms)})` : 'not run',
     pass: Number.isFinite(ratio) ? ratio <= TARGETS.fastOverClassicP50 : null,
+  });
+  const flood = attacks?.rows.filter((r) => r.strategy === 'flood' && r.throughputFraction !== undefined) ?? [];
+  const worstFlood = flood.length ? Math.min(...flood.map((r) => r.throughputFraction!)) : NaN;
+  rows.push({
+    name: 'throughput under the flood strategy, fraction of fault-free',
+    target: `≥ ${TARGETS.floodThroughputFraction}`,
+    measured: Number.isFinite(worstFlood) ? `${worstFlood.toFixed(2)} (worst of ${flood.map((r) => `${r.on} ${r.throughputFraction!.toFixed(2)}`).join(', ')})` : 'not run here (npm run bench -- --attacks flood)',
+    pass: Number.isFinite(worstFlood) ? worstFlood >= TARGETS.floodThroughputFraction : null,
   });
   rows.push({
     name: 'memory flat in soak (checkpoints truncate the log)',

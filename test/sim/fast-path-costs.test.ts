@@ -49,16 +49,20 @@ describe('cost per decision, calm network, n=4', () => {
     expect(concurrent.classicDecisionDelays).toBe(3);
   });
 
-  it('deferred saves the COMMIT round: about one signature per replica and n−1 verifications per replica per slot', () => {
+  it('deferred saves the COMMIT round: about one signature per replica, and the checks of the prepare certificates a COMMIT rests on', () => {
     // The same workload commits the same slots, so per-slot figures compare directly.
     expect(fast.committed).toBe(classic.committed);
     const savedSigns = classic.signsPerCommit - fast.signsPerCommit;
     const savedVerifies = classic.verifiesPerCommit - fast.verifiesPerCommit;
-    // n COMMIT signatures and n(n−1) COMMIT verifications per slot; checkpoints and replies are equal.
+    // n COMMIT signatures per slot; checkpoints and replies are equal. Votes come on their
+    // authors' channels and are counted unchecked (channel-votes.ts), so COMMITs cost no checks
+    // either way; what classic adds is checking each prepare certificate before the COMMIT that
+    // rests on it: q−1 = 2 ACCEPT signatures at the leader, 1 at each backup (the leader's is the
+    // PROPOSE it checked already) = 5 per slot, plus retransmissions.
     expect(savedSigns).toBeGreaterThan(3);
     expect(savedSigns).toBeLessThan(4.5);
-    expect(savedVerifies).toBeGreaterThan(9);
-    expect(savedVerifies).toBeLessThan(13);
+    expect(savedVerifies).toBeGreaterThan(4.5);
+    expect(savedVerifies).toBeLessThan(7.5);
     expect(fast.messagesPerCommit).toBeLessThan(classic.messagesPerCommit);
     expect(fast.bytesPerCommit).toBeLessThan(classic.bytesPerCommit);
   });
