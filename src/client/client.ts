@@ -55,6 +55,16 @@ export interface ClientOptions {
   /** An operation fails after this long without an agreed answer (ms). */
   operationTimeoutMs?: number;
   /**
+   * Send each request to every replica at once, not to the leader first. Backups then hold the
+   * client's own bytes and need not check its signature (core/request-checks.ts), but each of
+   * them handles every request frame. Off by default: measured on a 2-core machine with n = 4 and
+   * 64 clients, alternated in one session, 323 and 300 ops/s with it against 526 and 381 without;
+   * the backups' verifications fell from 1.15 to 0.15 per operation, yet their CPU per operation
+   * rose from 0.7-1.0 ms to 1.2-1.4 ms (a frame event per request at every backup, and four
+   * sealed frames per request at the client). Replicas with cores of their own may differ.
+   */
+  requestsToAll?: boolean;
+  /**
    * Signature checks to share with other clients in this process. Replicas sign the replies of a
    * slot together, so clients sharing a verifier check each replica's slot signature once, not
    * once per session (its cache holds successes only, so sharing cannot let a forgery through).
@@ -124,7 +134,7 @@ export class Client {
     readonly cluster: Cluster,
     key: Pick<KeyFile, 'id' | 'seed'>,
     private readonly transport: ClientTransport,
-    private readonly opts: Required<Pick<ClientOptions, 'retryMs' | 'operationTimeoutMs'>>,
+    private readonly opts: Required<Pick<ClientOptions, 'retryMs' | 'operationTimeoutMs' | 'requestsToAll'>>,
   ) {
     this.id = key.id;
     this.signer = new Signer(key.seed);
@@ -156,7 +166,7 @@ export class Client {
           : `too few replicas: reached ${reached} of ${cluster.config.n}, an answer needs ${need} (f+1)`,
       );
     }
-    return new Client(cluster, key, transport, { retryMs: opts.retryMs ?? 500, operationTimeoutMs: opts.operationTimeoutMs ?? 30_000 });
+    return new Client(cluster, key, transport, { retryMs: opts.retryMs ?? 500, operationTimeoutMs: opts.operationTimeoutMs ?? 30_000, requestsToAll: opts.requestsToAll ?? false });
   }
 
   /** The signature checks this client runs (shared with other clients if given to connect). */
@@ -249,7 +259,8 @@ export class Client {
       const quorum = new ReplyQuorum((epoch) => this.chain.authOf(epoch), this.id, ts, 0);
       const p: Pending = { request, quorum, sentAt: performance.now(), heldBack: [], resolve, reject, timers: [] };
       this.pending = p;
-      this.transport.send(leaderOf(this.believedView, this.configuration), frame);
+      // To the leader we believe in, or to everyone (see `requestsToAll`); to everyone on retry.
+      this.transport.send(this.opts.requestsToAll ? 'all' : leaderOf(this.believedView, this.configuration), frame);
       let wait = Math.max(this.opts.retryMs, Math.min(3 * (this.smoothedLatencyMs ?? 0), MAX_ADAPTIVE_RETRY_MS));
       const retry = () => {
         if (this.pending !== p) return;

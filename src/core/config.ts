@@ -109,6 +109,12 @@ export interface ProtocolParams {
   maxBatch: number;
   /** Ticks a request may wait for execution before a backup suspects the leader. */
   requestTimeoutTicks: number;
+  /**
+   * Ticks a backup holds a request that came from its client before relaying it to the leader,
+   * unless a PROPOSE carried it meanwhile: clients send every request to every replica, so the
+   * leader almost always has it; the relay is for a client that cannot reach the leader.
+   */
+  relayAfterTicks: number;
   /** Ticks to wait for a NEW-VIEW before moving to the next view; doubles per consecutive view change. */
   viewChangeTimeoutTicks: number;
   /** Cap on the exponential back-off of view-change timeouts (as a power of two). */
@@ -128,6 +134,7 @@ export const defaultParams: ProtocolParams = {
   maxInflight: 8,
   maxBatch: 64,
   requestTimeoutTicks: 40,
+  relayAfterTicks: 8,
   viewChangeTimeoutTicks: 60,
   maxBackoffExponent: 6,
   statusIntervalTicks: 10,
@@ -219,6 +226,7 @@ export function validateParams(p: ProtocolParams): void {
   if (p.commitPolicy !== 'concurrent' && p.commitPolicy !== 'deferred') throw new Error(`commitPolicy must be 'concurrent' or 'deferred' (got '${String(p.commitPolicy)}')`);
   const positive = Object.entries(p).filter(([k, v]) => k !== 'mode' && k !== 'commitPolicy' && (!Number.isInteger(v) || v < 1));
   if (positive.length > 0) throw new Error(`protocol parameters must be positive integers: ${positive.map(([k]) => k).join(', ')}`);
+  if (p.relayAfterTicks >= p.requestTimeoutTicks) throw new Error(`relayAfterTicks (${p.relayAfterTicks}) must be below requestTimeoutTicks (${p.requestTimeoutTicks}): the leader must get a request before backups suspect it`);
   if (p.window < p.checkpointInterval) {
     // The leader must be able to propose past the next checkpoint or the window never advances.
     throw new Error(`window (${p.window}) must be at least checkpointInterval (${p.checkpointInterval})`);

@@ -54,6 +54,11 @@ export function handlePropose(r: ReplicaState, m: ProposeMsg, fromNewView: boole
     return r.triggers.blameLeader(leader, `proposal for slot ${m.slot} in view ${m.view} contradicts its commit certificate`);
   }
   recordProposal(r, m, digest);
+  // The leader has these requests: no need to relay them (requests.ts).
+  for (const req of m.batch) {
+    const w = r.waiting.get(req.clientId);
+    if (w && w.request.ts === req.ts) w.relayed = true;
+  }
   const sig = r.auth.signVote('accept', m.view, m.slot, digest);
   SlotState.record(r.slot(m.slot).accepts, r.id, { view: m.view, digest, digestHex, sig });
   r.broadcast({ type: 'accept', view: m.view, slot: m.slot, digest, from: r.id, sig });

@@ -120,7 +120,8 @@ export class ReplicaState {
 
   // --- clients (requests.ts, execution.ts) ---
   /** Requests a backup is waiting to see executed; a timeout makes it suspect the leader. */
-  readonly waiting = new Map<number, { request: ClientRequest; since: number; checked: boolean }>();
+  /** `relayed`: sent to the leader already, or seen in a PROPOSE (no relay needed). */
+  readonly waiting = new Map<number, { request: ClientRequest; since: number; checked: boolean; relayed: boolean }>();
   /** Replicas caught sending invalid signatures on their own channels: their votes are checked on arrival (channel-votes.ts). */
   readonly distrusted = new Set<ReplicaId>();
   /** Requests taken unchecked from their clients' own channels (request-checks.ts). */

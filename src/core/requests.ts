@@ -36,13 +36,16 @@ export function handleRequest(r: ReplicaState, request: ClientRequest, onOwnChan
     }
     return;
   }
-  // A backup relays the request to the leader and starts suspecting it.
+  // A backup starts suspecting the leader. It relays the request to the leader at once if it did
+  // not come from its client (then the client may not have sent it to the leader), else only if
+  // no PROPOSE carries it within relayAfterTicks (timers.ts): clients send to every replica.
   if (!checked) r.directRequests.note(request);
   const pending = r.waiting.get(request.clientId);
+  const relayNow = !onOwnChannel && r.status === 'normal';
   if (!pending || pending.request.ts < request.ts) {
-    r.waiting.set(request.clientId, { request, since: r.now, checked });
+    r.waiting.set(request.clientId, { request, since: r.now, checked, relayed: relayNow });
   }
-  if (r.status === 'normal') r.send(r.leader, { type: 'request', request });
+  if (relayNow) r.send(r.leader, { type: 'request', request });
 }
 
 /** The leader fills free slots in the window with batches of queued requests. */

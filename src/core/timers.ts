@@ -15,6 +15,10 @@ export function handleTick(r: ReplicaState): void {
     if (r.now >= r.viewChangeDeadline) startViewChange(r, r.view + 1, 'no NEW-VIEW before the timeout');
   } else if (!r.isLeader && r.member) {
     for (const [clientId, w] of r.waiting) {
+      if (!w.relayed && r.now - w.since >= r.params.relayAfterTicks && r.status === 'normal') {
+        w.relayed = true;
+        r.send(r.leader, { type: 'request', request: w.request });
+      }
       if (r.now - w.since < r.params.requestTimeoutTicks) continue;
       // Taken unchecked from its client's channel: check it before blaming the leader, which
       // rightly dropped it if the signature is bad (request-checks.ts).

@@ -255,6 +255,7 @@ function becomeNormal(r: ReplicaState, m: NewViewMsg, checkpoint: CheckpointCert
         r.queue.push(w.request);
       }
     } else {
+      w.relayed = true;
       r.send(r.leader, { type: 'request', request: w.request });
     }
   }

@@ -22,6 +22,7 @@ export const realTimeParams: Partial<ProtocolParams> = {
   maxBatch: 64,
   deferTicks: 2,
   requestTimeoutTicks: 100,
+  relayAfterTicks: 20,
   viewChangeTimeoutTicks: 150,
   statusIntervalTicks: 20,
 };

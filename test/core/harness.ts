@@ -91,6 +91,7 @@ export const testParams: Partial<ProtocolParams> = {
   maxInflight: 8,
   maxBatch: 64,
   requestTimeoutTicks: 10,
+  relayAfterTicks: 2,
   viewChangeTimeoutTicks: 20,
   statusIntervalTicks: 5,
 };

@@ -280,13 +280,33 @@ describe('exactly-once client semantics', () => {
     expect(h.r(1).counters.get('drop: bad client signature')).toBe(2);
   });
 
-  it('a backup relays a valid request to the leader', () => {
+  it('a backup relays a request from no known channel to the leader at once', () => {
     const h = new Harness();
     const req = h.put(0, 'a', '1');
-    const [out] = h.submit(req, 2) as [Outputs];
+    const [out] = h.submit(req, 2, null) as [Outputs];
     expect(plain(out.send)).toEqual(plain([{ to: 0, message: { type: 'request', request: req } }]));
     h.deliverAll();
     expect(h.r(2).executed).toBe(1);
+  });
+
+  it('a backup relays a request from its client after relayAfterTicks, unless a PROPOSE carried it meanwhile', () => {
+    const h = new Harness();
+    const req = h.put(0, 'a', '1');
+    const [out] = h.submit(req, 2) as [Outputs];
+    expect(out.send).toEqual([]);
+    h.tick(h.params.relayAfterTicks! - 1, [2]);
+    expect(h.sentBy(2, 'request')).toEqual([]);
+    h.tick(1, [2]);
+    expect(plain(h.sentBy(2, 'request'))).toEqual(plain([{ type: 'request', request: req }]));
+    h.deliverAll();
+    expect(h.r(2).executed).toBe(1);
+    // Sent to everyone, the leader proposes it before the backups would relay: no relay at all.
+    const next = h.put(1, 'a', '2');
+    h.submit(next, 'all');
+    h.deliverAll();
+    h.run(h.params.relayAfterTicks! + 1);
+    for (const id of [1, 2, 3]) expect(h.sentBy(id, 'request').filter((m) => m.request.clientId === 1)).toEqual([]);
+    for (const id of [0, 1, 2, 3]) expect(h.r(id).executed).toBe(2);
   });
 });
 

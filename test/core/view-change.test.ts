@@ -15,11 +15,13 @@ describe('a silent leader', () => {
     h.crash(0);
     h.submit(req, 'all');
     h.deliverAll();
-    // Backups relayed it to the silent leader and wait.
-    for (const id of [1, 2, 3]) expect(h.sentBy(id, 'request')).toHaveLength(1);
-
+    // The client sent it to everyone: backups wait relayAfterTicks for a PROPOSE carrying it,
+    // then relay it to the silent leader, and keep waiting.
+    for (const id of [1, 2, 3]) expect(h.sentBy(id, 'request')).toHaveLength(0);
     const timeout = h.params.requestTimeoutTicks!;
-    h.tick(timeout - 1);
+    h.tick(h.params.relayAfterTicks!);
+    for (const id of [1, 2, 3]) expect(h.sentBy(id, 'request')).toHaveLength(1);
+    h.tick(timeout - 1 - h.params.relayAfterTicks!);
     h.deliverAll();
     for (const id of [1, 2, 3]) expect(h.eventsOf(id, 'view-change-started')).toEqual([]);
 

@@ -36,7 +36,7 @@ export interface LocalCluster {
   procs: ReplicaProcesses;
   /** Unexpected exits (crashes) of replicas, as "id: how". */
   crashes: string[];
-  client(id: number, opts?: { retryMs?: number; operationTimeoutMs?: number }): Promise<Client>;
+  client(id: number, opts?: { retryMs?: number; operationTimeoutMs?: number; requestsToAll?: boolean }): Promise<Client>;
   /** A client with the admin key (it may submit membership changes). */
   admin(): Promise<Client>;
   /** The last lines of a replica's log, for failure messages. */
@@ -72,7 +72,7 @@ export async function startLocalCluster(o: {
     procs,
     crashes,
     async client(id, opts = {}) {
-      const c = await Client.connect({ cluster, key: readKeyFile(clientKeyIn(keyDir, id), cluster, 'client'), retryMs: opts.retryMs ?? 300, operationTimeoutMs: opts.operationTimeoutMs ?? 20_000 });
+      const c = await Client.connect({ cluster, key: readKeyFile(clientKeyIn(keyDir, id), cluster, 'client'), retryMs: opts.retryMs ?? 300, operationTimeoutMs: opts.operationTimeoutMs ?? 20_000, ...(opts.requestsToAll ? { requestsToAll: true } : {}) });
       clients.push(c);
       return c;
     },
