@@ -118,7 +118,7 @@ export class BenchCluster {
     return this.procs.status[id];
   }
 
-  async connectClients(count: number, opts: { retryMs?: number; operationTimeoutMs?: number } = {}): Promise<Client[]> {
+  async connectClients(count: number, opts: { retryMs?: number; operationTimeoutMs?: number; requestsToAll?: boolean } = {}): Promise<Client[]> {
     const out: Client[] = [];
     // The benchmark's clients share one process, so they share one verifier, as an application
     // serving many sessions would: each replica's signature over a slot's replies is checked once.
@@ -133,6 +133,7 @@ export class BenchCluster {
             connectTimeoutMs: 15_000,
             retryMs: opts.retryMs ?? 500,
             operationTimeoutMs: opts.operationTimeoutMs ?? 15_000,
+            ...(opts.requestsToAll ? { requestsToAll: true } : {}),
             verifier,
           }),
         ),

@@ -36,8 +36,10 @@ export interface ProfileSummary {
 function category(fn: string, url: string): string {
   if (fn === '(garbage collector)') return 'gc';
   if (fn === '(program)') return 'v8/native (program)';
-  if (/crypto|ed25519|verifier|signer|sha|hash/i.test(url) || /^(sign|verify|digest|update|createHash|createPublicKey)$/.test(fn)) return 'crypto (sign/verify/hash)';
+  // Canonical CBOR lives in src/crypto (it is what signatures cover) but is encoding work.
   if (/cbor|codec|msgpack/i.test(url)) return 'codec (CBOR)';
+  if (/\/crypto\/(bytes|lru)\./.test(url)) return 'other';
+  if (/crypto|ed25519|verifier|signer|sha|hash|merkle|secure-channel/i.test(url) || /^(sign|verify|digest|update|createHash|createPublicKey)$/.test(fn)) return 'crypto (sign/verify/hash/AEAD)';
   if (/node_modules\/ws|\/net\/|node:net|node:stream|_stream|stream_base|node:internal\/(net|stream)/.test(url)) return 'network (ws, sockets)';
   if (/lmdb|storage/i.test(url)) return 'storage (lmdb)';
   if (/pino|sonic-boom|thread-stream/.test(url)) return 'logging';

@@ -70,6 +70,8 @@ export class ReplicaTransport {
   /** Signs this replica's handshakes; replaced when its key rotates (setSigner). */
   private signer: Signer;
   private started = false;
+  /** The connections corked by the `batch` running now, if one is. */
+  private corked: Set<{ cork(on: boolean): void }> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ReplicaTransportOptions) {
@@ -169,28 +171,42 @@ export class ReplicaTransport {
   }
 
   /**
-   * Runs `send` with every connection's writes held, then releases them: the frames it sends
-   * leave in one system call per connection (see corkSocket).
+   * Runs `send` with the writes of every connection it sends on held, then releases them: the
+   * frames leave in one system call per connection (see corkSocket). Only connections actually
+   * sent on are corked: corking all of them (every peer and every client) for every batch, most of
+   * which send to one or two, cost more than the system calls it saved once clients are many.
    */
   batch(send: () => void): void {
-    const corked: { cork(on: boolean): void }[] = [...this.links.values(), ...this.inboundClients.values()];
-    for (const c of corked) c.cork(true);
+    if (this.corked) return send();
+    const corked = (this.corked = new Set());
     try {
       send();
     } finally {
+      this.corked = undefined;
       for (const c of corked) c.cork(false);
     }
+  }
+
+  /** Inside `batch`: holds this connection's writes until the batch ends. */
+  private hold(c: { cork(on: boolean): void }): void {
+    if (!this.corked || this.corked.has(c)) return;
+    this.corked.add(c);
+    c.cork(true);
   }
 
   /** `'all'` = every other replica. Never throws. */
   send(to: number | 'all', frame: Uint8Array): void {
     try {
       if (to === 'all') {
-        for (const link of this.links.values()) link.send(frame);
+        for (const link of this.links.values()) {
+          this.hold(link);
+          link.send(frame);
+        }
         return;
       }
       const link = this.links.get(to);
       if (!link) return this.log.event('drop: bad destination', { to });
+      this.hold(link);
       link.send(frame);
     } catch (e) {
       this.log.event('drop: send error', { to, err: (e as Error).message }, 'error');
@@ -202,6 +218,7 @@ export class ReplicaTransport {
     try {
       const conn = this.inboundClients.get(clientId);
       if (!conn) return this.log.event('drop: client not connected', { client: clientId });
+      this.hold(conn);
       const r = conn.send(frame);
       if (r === 'full') this.log.event('drop: send buffer full', { client: clientId });
       else if (r === 'closed') this.log.event('drop: client not connected', { client: clientId });

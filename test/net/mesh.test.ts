@@ -63,6 +63,35 @@ describe('replica mesh', () => {
     expect(ts[0]!.counters.get('drop: client not connected')).toBe(1);
   });
 
+  it('a batch holds the writes of the connections it sends on, releases them at its end, and corks no other', async () => {
+    const { c, ts, got } = await startMesh(4);
+    const cl = client(c, 1, res);
+    const replies: number[] = [];
+    cl.onFrame = (_from, frame) => replies.push(frame[0]!);
+    expect(await cl.waitForConnections(4, 3000)).toBe(4);
+    await waitFor(() => ts[0]!.connectedClients().includes(101), 2000, 'client admitted');
+    const corks: string[] = [];
+    const internals = ts[0] as unknown as { links: Map<number, { cork(on: boolean): void }>; inboundClients: Map<number, { cork(on: boolean): void }> };
+    for (const [id, l] of [...[...internals.links].map(([k, v]) => [`replica ${k}`, v] as const), ...[...internals.inboundClients].map(([k, v]) => [`client ${k}`, v] as const)]) {
+      const cork = l.cork.bind(l);
+      l.cork = (on) => {
+        corks.push(`${on ? 'cork' : 'uncork'} ${id}`);
+        cork(on);
+      };
+    }
+    ts[0]!.batch(() => {
+      ts[0]!.send(2, bytes(1));
+      ts[0]!.send(2, bytes(2));
+      ts[0]!.sendToClient(101, bytes(3));
+      ts[0]!.batch(() => ts[0]!.send(3, bytes(4))); // nested: part of the same batch
+      expect(corks).toEqual(['cork replica 2', 'cork client 101', 'cork replica 3']);
+    });
+    expect(corks.slice(3).sort()).toEqual(['uncork client 101', 'uncork replica 2', 'uncork replica 3']);
+    await waitFor(() => got[2]!.replica.length === 2 && got[3]!.replica.length === 1 && replies.length === 1, 2000, 'frames after the batch');
+    expect(got[2]!.replica.map((r) => r.frame[0])).toEqual([1, 2]);
+    expect(got[1]!.replica).toEqual([]);
+  });
+
   it('waitForConnections resolves at the timeout with what it has', async () => {
     const c = await makeCluster(4, 1);
     const r0 = replica(c, 0, res);
