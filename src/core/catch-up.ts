@@ -40,6 +40,19 @@ function statusKey(r: ReplicaState, from: number, epoch: number): Uint8Array | u
   return undefined;
 }
 
+/**
+ * Catch-up answers (a snapshot, certified checkpoints, decided slots) go to one peer at most once
+ * per status interval unless its STATUS shows progress: a correct replica behind asks once per
+ * interval and moves on, while a faulty one that keeps claiming to be at slot 0 (the flood
+ * strategy) would otherwise make every replica sign and ship the same slots again and again.
+ */
+function mayAnswer(r: ReplicaState, m: StatusMsg): boolean {
+  const last = r.catchUpAnswers.get(m.from);
+  if (last && m.executed <= last.executed && r.now - last.at < r.params.statusIntervalTicks) return false;
+  r.catchUpAnswers.set(m.from, { at: r.now, executed: m.executed });
+  return true;
+}
+
 /** A peer told us how far it got: send what it is missing, from our own verified log. */
 export function handleStatus(r: ReplicaState, m: StatusMsg): void {
   const key = statusKey(r, m.from, m.epoch);
@@ -51,6 +64,7 @@ export function handleStatus(r: ReplicaState, m: StatusMsg): void {
     const mine = r.viewChanges.get(r.view)?.get(r.id);
     if (mine) r.send(m.from, mine);
   }
+  if (!mayAnswer(r, m)) return r.count('catch-up answer held back (asked again within a status interval)');
   if ((m.executed < r.lowWatermark || (m.epoch < r.epoch && m.executed < r.chain.get(m.epoch + 1)!.activatedAt)) && r.stableSnapshot) {
     // The certificate's digest is the snapshot's hash: checked on every path that sets them.
     const sig = r.auth.sign(r.auth.statements.state(r.id, r.stableCert.seq, r.stableCert.stateDigest));

@@ -26,6 +26,7 @@ export type ReplicaCounter =
   | 'fast path fallbacks'
   | 'misbehaviour detected'
   | 'alarm'
+  | 'catch-up answer held back (asked again within a status interval)'
   | `drop: ${string}`;
 
 export interface Triggers {
@@ -134,6 +135,8 @@ export class ReplicaState {
   /** While the epoch's end is pending: the executed slot when it last moved, and when (a leader that stops short of the boundary is suspected). */
   boundaryProgress = { executed: 0, since: 0 };
   lastStatus = 0;
+  /** The last catch-up answer to each peer: when, and how far the peer said it was (catch-up.ts). */
+  readonly catchUpAnswers = new Map<ReplicaId, { at: number; executed: number }>();
   /** The STATUS this replica last broadcast: also what it shows a client asking how it is. */
   lastStatusMsg: StatusMsg | undefined;
   executedAtLastStatus = 0;

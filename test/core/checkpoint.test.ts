@@ -149,6 +149,26 @@ describe('state transfer', () => {
     expect(replay.replies.map((r) => [r.message.from, r.message.slot, kvResult(r.message.result)])).toEqual([[3, 8, { value: null }]]);
   });
 
+  it('a peer that keeps saying it is behind gets one catch-up answer per status interval, and the next at once when it made progress', () => {
+    const h = lagging();
+    const answers = () => h.sentBy(0, 'state').length + h.sentBy(0, 'decision').length;
+    const behind = h.status(3, 0, 0, 0);
+    h.step(0, { kind: 'message', message: behind, from: 3 });
+    const first = answers();
+    expect(first).toBe(3); // STATE at 8, DECISIONs 9 and 10
+    for (let i = 0; i < 5; i++) h.step(0, { kind: 'message', message: behind, from: 3 }); // a flood of the same claim
+    expect(answers()).toBe(first);
+    expect(h.r(0).counters.get('catch-up answer held back (asked again within a status interval)')).toBe(5);
+    // Progress (it installed the snapshot, executed 8): answered at once, with what it still lacks.
+    h.step(0, { kind: 'message', message: h.status(3, 0, 8, 8), from: 3 });
+    expect(answers()).toBe(first + 2);
+    // The same claim after a status interval: answered again (a correct replica's message may have been lost).
+    h.tick(h.params.statusIntervalTicks!, [0]);
+    h.takeHeld();
+    h.step(0, { kind: 'message', message: h.status(3, 0, 8, 8), from: 3 });
+    expect(answers()).toBe(first + 4);
+  });
+
   function servedCheckpoint(h: Harness) {
     const ops = checkpointOps(h, 0);
     const at8 = ops.find((c) => c.cert.seq === 8)!;

@@ -150,17 +150,17 @@ describe('view-change lies', () => {
 });
 
 describe('stale state', () => {
-  it('a corrupt snapshot served to a lagging replica is caught; it installs a correct one from another peer (LAG-1, seed 1)', () => {
+  it('a corrupt snapshot served to a lagging replica is caught; it installs a correct one from another peer (LAG-1, seed 4)', () => {
     const r = run({
       ...calm,
-      seed: 1,
+      seed: 4,
       trace: true,
       opsPerClient: 14,
       byzantine: [{ id: 1, strategy: 'stale-state' }],
       script: [{ at: 20, action: 'isolate', replicas: [3] }, { at: 300, action: 'heal' }],
     });
     expectSafeAndLive(r);
-    expect(r.detections.first[0]).toEqual({ at: 306, by: 3, culprit: 1, what: 'served a snapshot that does not match checkpoint 32' });
+    expect(r.detections.first[0]).toEqual({ at: 304, by: 3, culprit: 1, what: 'served a snapshot that does not match checkpoint 32' });
     const transfers = r.trace.filter((l) => l.includes('R3 state-transferred'));
     expect(transfers).toHaveLength(1);
     expect(transfers[0]).toMatch(/"from":[02]\}/); // a correct peer's
