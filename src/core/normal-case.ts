@@ -186,7 +186,7 @@ function maybeDecideFast(r: ReplicaState, slotNo: number): void {
 export function decisionIsProof(r: ReplicaState, s: SlotState): boolean {
   const d = s.decided;
   if (!d || d.attested) return false;
-  d.proof ??= isProvable(r, d.cert, true);
+  d.proof ??= isProvable(r, d.cert, !d.restored);
   return d.proof;
 }
 

@@ -51,7 +51,8 @@ export function restore(r: ReplicaState, d: DurableState): void {
     }
     if (ds.decided) {
       const digestHex = toHex(ds.decided.cert.digest);
-      s.decided = { cert: ds.decided.cert, digestHex };
+      // Restored: it may have been attested by f+1 peers, so a signature that fails in it blames nobody.
+      s.decided = { cert: ds.decided.cert, digestHex, restored: true };
       if (ds.decided.batch) s.bodies.set(digestHex, ds.decided.batch);
     }
     r.highestSeen = Math.max(r.highestSeen, slotNo);

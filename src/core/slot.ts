@@ -38,7 +38,7 @@ export class SlotState {
    * so the certificate is not proof; otherwise it may hold unchecked votes from their own channels
    * (channel-votes.ts).
    */
-  decided: { cert: DecisionCert; digestHex: string; attested?: boolean; proof?: boolean } | undefined;
+  decided: { cert: DecisionCert; digestHex: string; attested?: boolean; proof?: boolean; restored?: boolean } | undefined;
   /** Peers' signed DECISIONs for this slot whose certificates did not check, by sender: digest hex (catch-up.ts). */
   readonly attestations = new Map<ReplicaId, string>();
   /** Tick of the last progress on this slot; drives retransmission. */

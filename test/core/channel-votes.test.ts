@@ -122,4 +122,20 @@ describe('votes counted unchecked from their authors\' channels', () => {
     const second = h.inject(2, d1, 1);
     expect(second.executed.map((e) => [e.slot, e.attested, hex(e.digest)])).toEqual([[1, true, hex(batchDigest([req]))]]);
   });
+
+  it('a decision taken on f+1 DECISIONs, restored from disk, blames nobody for the signature that fails in its certificate', () => {
+    const h = new Harness();
+    const req = h.put(0, 'k', 'v');
+    const D = batchDigest([req]);
+    const cert = h.decisionCert('commit', 0, 1, D, [0, 1, 3]);
+    // Replica 1's signature spoiled in transit by whoever assembled the certificate: replica 1 is correct.
+    const spoiledCert = { ...cert, sigs: cert.sigs.map((g) => (g.from === 1 ? { ...g, sig: spoiled({ sig: g.sig } as AcceptMsg).sig } : g)) };
+    h.inject(2, h.decision(0, [req], spoiledCert), 0);
+    const out = h.inject(2, h.decision(3, [req], spoiledCert), 3);
+    expect(out.executed.map((e) => e.attested)).toEqual([true]);
+    h.restart(2);
+    h.step(2, { kind: 'message', message: h.status(3, 0, 0, 0), from: 3 });
+    expect(h.sentBy(2, 'decision').length).toBeGreaterThan(0);
+    expect(h.eventsOf(2, 'misbehaviour')).toEqual([]);
+  });
 });
