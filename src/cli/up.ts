@@ -197,7 +197,7 @@ async function demo(procs: ReplicaProcesses, cluster: Cluster, dir: string, ops:
     // The restarted replica catches up: every replica reaches the same slot with the same state.
     const caughtUp = await procs.waitFor(() => {
       const s = procs.running().map((i) => procs.status[i]).filter((x) => !x?.byzantine);
-      return s.length > 0 && s.every((x) => x?.normal && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+      return s.length > 0 && s.every((x) => x?.normal && x.executed === s[0]!.executed && x.stateDigest !== '' && x.stateDigest === s[0]!.stateDigest);
     }, 20_000);
     const honest = procs.status.find((x) => x && !x.byzantine);
     const sorted = [...latencies].sort((a, b) => a - b);

@@ -103,7 +103,7 @@ async function joined(lc: LocalCluster, ids: number[], epoch: number, slot: numb
 async function converged(lc: LocalCluster, ids: number[], timeoutMs = 30_000): Promise<boolean> {
   return lc.procs.waitFor(() => {
     const s = ids.map((i) => lc.procs.status[i]);
-    return s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+    return s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest !== '' && x.stateDigest === s[0]!.stateDigest);
   }, timeoutMs);
 }
 

@@ -64,7 +64,7 @@ async function killLeaderMidWorkload(o: { n: number; mode: 'fast' | 'classic'; o
   // The restarted replica catches up, and every replica ends in the same state.
   const same = await procs.waitFor(() => {
     const s = procs.running().map((i) => procs.status[i]);
-    return s.length === o.n && s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+    return s.length === o.n && s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest !== '' && x.stateDigest === s[0]!.stateDigest);
   }, 30_000);
   expect(same, `replicas did not converge: ${JSON.stringify(procs.status.map((s) => s && { id: s.id, executed: s.executed, view: s.view }))}\n${lc.logTail(killed!)}`).toBe(true);
   expect(lc.crashes).toEqual([]);
@@ -121,7 +121,7 @@ describe('real processes: a replica down for longer than a checkpoint interval',
     procs.start(3);
     const same = await procs.waitFor(() => {
       const s = procs.running().map((i) => procs.status[i]);
-      return s.length === 4 && s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest === s[0]!.stateDigest);
+      return s.length === 4 && s.every((x) => x !== undefined && x.executed === s[0]!.executed && x.stateDigest !== '' && x.stateDigest === s[0]!.stateDigest);
     }, 30_000);
     expect(same, lc.logTail(3)).toBe(true);
     const log = readFileSync(procs.logFile(3), 'utf8');
