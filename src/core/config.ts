@@ -111,8 +111,8 @@ export interface ProtocolParams {
   requestTimeoutTicks: number;
   /**
    * Ticks a backup holds a request that came from its client before relaying it to the leader,
-   * unless a PROPOSE carried it meanwhile: clients send every request to every replica, so the
-   * leader almost always has it; the relay is for a client that cannot reach the leader.
+   * unless a PROPOSE carried it meanwhile: a client that sends to a backup sends to the leader too,
+   * so the leader almost always has it; the relay is for a client that cannot reach the leader.
    */
   relayAfterTicks: number;
   /** Ticks to wait for a NEW-VIEW before moving to the next view; doubles per consecutive view change. */

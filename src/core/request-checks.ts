@@ -2,9 +2,10 @@
  * Who checks a client's signature, and when: each request's signature is checked once where it
  * matters, not by every replica on arrival.
  *
- * A client sends its signed request to every replica, each on the client's own authenticated
- * channel (src/net: a handshake signed by the client's key, then every frame sealed). A copy
- * that arrived that way is known to be the client's own bytes without a signature check.
+ * A client may send its signed request to every replica (on retry, or always with the client's
+ * `requestsToAll`), each copy on the client's own authenticated channel (src/net: a handshake
+ * signed by the client's key, then every frame sealed). A copy that arrived that way is known to
+ * be the client's own bytes without a signature check.
  *
  *  - The leader checks every request it proposes (on arrival, or when a new view puts a waiting
  *    request in its queue). Otherwise a client that sends a bad signature to the leader alone

@@ -37,8 +37,9 @@ export function handleRequest(r: ReplicaState, request: ClientRequest, onOwnChan
     return;
   }
   // A backup starts suspecting the leader. It relays the request to the leader at once if it did
-  // not come from its client (then the client may not have sent it to the leader), else only if
-  // no PROPOSE carries it within relayAfterTicks (timers.ts): clients send to every replica.
+  // not come from its client, else only if no PROPOSE carries it within relayAfterTicks
+  // (timers.ts): a client that sends to a backup (on retry, or with requestsToAll) sends to the
+  // leader too, which almost always has it.
   if (!checked) r.directRequests.note(request);
   const pending = r.waiting.get(request.clientId);
   const relayNow = !onOwnChannel && r.status === 'normal';
