@@ -27,7 +27,8 @@ describe('a replica forgets what stable checkpoints cover', () => {
     it(`${mode}: after 600 requests every per-slot and per-request collection is bounded by the window and the clients`, () => {
       const h = new Harness({ clients: CLIENTS, params: { mode, checkpointInterval: 4, window: WINDOW } });
       for (let i = 0; i < 600; i++) {
-        h.submit(h.put(i % CLIENTS, `k${i % 5}`, `v${i}`));
+        // Every other request to everyone, so backups also hold clients' own copies.
+        h.submit(h.put(i % CLIENTS, `k${i % 5}`, `v${i}`), i % 2 === 0 ? 'all' : undefined);
         h.deliverAll();
         if (i % 50 === 0) h.run(3); // timers too: STATUS gossip, retransmission checks
       }
@@ -43,6 +44,8 @@ describe('a replica forgets what stable checkpoints cover', () => {
         expect(r.ordering.size).toBe(0);
         expect(r.waiting.size).toBe(0);
         expect(r.replyCache.size).toBeLessThanOrEqual(CLIENTS);
+        expect(r.directRequests.size).toBe(0); // forgotten once executed
+        expect(r.catchUpAnswers.size).toBeLessThanOrEqual(3);
         expect(r.viewChanges.size).toBe(0);
       }
     });
