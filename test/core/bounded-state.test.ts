@@ -17,6 +17,8 @@ interface Internals {
   waiting: Map<number, unknown>;
   replyCache: Map<number, unknown>;
   viewChanges: Map<number, unknown>;
+  directRequests: { size: number };
+  catchUpAnswers: Map<number, unknown>;
 }
 
 const CLIENTS = 3;
