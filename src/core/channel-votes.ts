@@ -17,11 +17,11 @@
  *     A faulty replica's invalid signature makes the certificate unusable as proof, never the
  *     decision untrue: the faulty replica did send that vote.
  *  2. Promises. Before a replica sends its COMMIT it checks every signature of the prepare
- *     certificate the COMMIT rests on (`provableQuorum`); s.prepared holds only checked
- *     certificates. The PROPOSE signature a backup's ACCEPT rests on is checked before it accepts
- *     (normal-case.ts), as before.
+ *     certificate the COMMIT rests on (normal-case.ts, `checkedPrepared`); a prepare certificate
+ *     may be held unchecked until then, but one a COMMIT rests on is replaced only by a checked
+ *     one. The PROPOSE signature a backup's ACCEPT rests on is checked before it accepts, as before.
  *  3. Proof. A decision certificate goes into a VIEW-CHANGE only if all of its signatures check
- *     (`isProvable`); one that does not is left out (rule 1: the correct replicas' own evidence
+ *     (`allSignaturesCheck`); one that does not is left out (rule 1: the correct replicas' own evidence
  *     carries the decision). A DECISION shipped to a replica catching up is its sender's signed
  *     statement that the slot is decided; with a certificate that checks it convinces alone, and
  *     otherwise f+1 matching ones from distinct replicas' own channels do (one is correct) —
@@ -34,9 +34,9 @@
  * as before: they are rare, and most are forwarded as proof.
  */
 import type { ReplicaId } from './config.ts';
-import type { DecisionCert, VoteCert } from './messages.ts';
+import type { DecisionCert, Digest, VoteCert } from './messages.ts';
 import type { ReplicaState } from './replica-state.ts';
-import type { Vote } from './slot.ts';
+import { SlotState, type Vote } from './slot.ts';
 import type { VoteKind } from './statements.ts';
 
 /** True if a vote from `from` that arrived on `channel` may be counted without checking its signature. */
@@ -49,39 +49,43 @@ export function countsUnchecked(r: ReplicaState, channel: ReplicaId | undefined,
  * undefined. Unchecked votes are checked now (checked ones are verifier-cache hits, our own need
  * none); a vote that fails is removed and its sender distrusted.
  */
-export function provableQuorum(r: ReplicaState, votes: Map<ReplicaId, Vote>, kind: VoteKind, slot: number, view: number, digestHex: string, threshold: number): VoteCert | undefined {
-  const matching = [...votes].filter(([, v]) => v.view === view && v.digestHex === digestHex).sort(([a], [b]) => a - b);
+export function provableQuorum(r: ReplicaState, votes: Map<ReplicaId, Vote>, kind: VoteKind, slot: number, view: number, digest: Digest, digestHex: string, threshold: number): VoteCert | undefined {
+  const matching = SlotState.matching(votes, view, digestHex);
   if (matching.length < threshold) return undefined;
   const sigs: VoteCert['sigs'] = [];
-  for (const [from, v] of matching) {
+  for (const m of matching) {
     if (sigs.length === threshold) break;
-    if (from === r.id || r.auth.verifyVote(kind, from, view, slot, v.digest, v.sig)) {
-      sigs.push({ from, sig: v.sig });
+    if (m.from === r.id || r.auth.verifyVote(kind, m.from, view, slot, digest, m.sig)) {
+      sigs.push(m);
     } else {
-      votes.delete(from);
-      distrust(r, from, `${kind.toUpperCase()} for slot ${slot} in view ${view} with an invalid signature, on its own channel`);
+      votes.delete(m.from);
+      distrust(r, m.from, kind, slot, view);
     }
   }
-  return sigs.length === threshold ? { view, slot, digest: matching[0]![1].digest, sigs } : undefined;
+  return sigs.length === threshold ? { view, slot, digest, sigs } : undefined;
 }
 
 /**
- * True if every signature of `cert` checks (our own needs none). `fromChannels`: the votes came on
- * their signers' own channels, so a signer whose signature fails is distrusted (not so for a
- * certificate a peer shipped us, whose sender may have spoiled someone else's signature).
+ * True if every signature of `cert` (`kind` votes) checks; our own needs none. `fromChannels`: the
+ * votes came on their signers' own channels, so a signer whose signature fails is distrusted (not
+ * so for a certificate a peer shipped us, whose sender may have spoiled someone else's signature).
  */
-export function isProvable(r: ReplicaState, cert: DecisionCert, fromChannels: boolean): boolean {
-  const kind: VoteKind = cert.kind === 'fast' ? 'accept' : 'commit';
+export function allSignaturesCheck(r: ReplicaState, kind: VoteKind, cert: VoteCert, fromChannels: boolean): boolean {
   for (const s of cert.sigs) {
     if (s.from === r.id || r.auth.verifyVote(kind, s.from, cert.view, cert.slot, cert.digest, s.sig)) continue;
-    if (fromChannels) distrust(r, s.from, `${kind.toUpperCase()} for slot ${cert.slot} in view ${cert.view} with an invalid signature, on its own channel`);
+    if (fromChannels) distrust(r, s.from, kind, cert.slot, cert.view);
     return false;
   }
   return true;
 }
 
-function distrust(r: ReplicaState, culprit: ReplicaId, what: string): void {
+/** The kind of vote a decision certificate is made of. */
+export function voteKindOf(cert: DecisionCert): VoteKind {
+  return cert.kind === 'fast' ? 'accept' : 'commit';
+}
+
+function distrust(r: ReplicaState, culprit: ReplicaId, kind: VoteKind, slot: number, view: number): void {
   if (r.distrusted.has(culprit)) return;
   r.distrusted.add(culprit);
-  r.misbehaviour(culprit, what);
+  r.misbehaviour(culprit, `${kind.toUpperCase()} for slot ${slot} in view ${view} with an invalid signature, on its own channel`);
 }

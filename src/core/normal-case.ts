@@ -7,7 +7,7 @@ import { leaderOf } from './config.ts';
 import { maybeExecute } from './execution.ts';
 import type { AcceptMsg, Batch, CommitMsg, DecisionCert, Digest, ProposeMsg, VoteCert } from './messages.ts';
 import type { ReplicaState } from './replica-state.ts';
-import { countsUnchecked, isProvable, provableQuorum } from './channel-votes.ts';
+import { allSignaturesCheck, countsUnchecked, provableQuorum, voteKindOf } from './channel-votes.ts';
 import type { ReplicaId } from './config.ts';
 import { SlotState } from './slot.ts';
 import { batchDigest } from './statements.ts';
@@ -129,7 +129,7 @@ function maybePrepare(r: ReplicaState, slotNo: number): void {
   const { view, digest, digestHex } = s.proposal;
   const sigs = SlotState.matching(s.accepts, view, digestHex);
   if (sigs.length < r.quorums.q) return;
-  const cert: VoteCert | undefined = s.commitSent ? provableQuorum(r, s.accepts, 'accept', slotNo, view, digestHex, r.quorums.q) : { view, slot: slotNo, digest, sigs: sigs.slice(0, r.quorums.q) };
+  const cert: VoteCert | undefined = s.commitSent ? provableQuorum(r, s.accepts, 'accept', slotNo, view, digest, digestHex, r.quorums.q) : { view, slot: slotNo, digest, sigs: sigs.slice(0, r.quorums.q) };
   if (!cert) return;
   s.prepared = { cert, digestHex, checked: s.commitSent !== undefined };
   s.lastActivity = r.now;
@@ -149,14 +149,9 @@ function maybePrepare(r: ReplicaState, slotNo: number): void {
 export function checkedPrepared(r: ReplicaState, s: SlotState): boolean {
   const p = s.prepared;
   if (!p) return false;
-  if (p.checked) return true;
-  const cert = provableQuorum(r, new Map(p.cert.sigs.map((g) => [g.from, { view: p.cert.view, digest: p.cert.digest, digestHex: p.digestHex, sig: g.sig }])), 'accept', s.slot, p.cert.view, p.digestHex, r.quorums.q);
-  if (cert) {
-    p.checked = true;
-    return true;
-  }
+  if (p.checked || (p.checked = allSignaturesCheck(r, 'accept', p.cert, true))) return true;
   // A spoiled signature (its signer now distrusted): try the votes that check.
-  const rebuilt = provableQuorum(r, s.accepts, 'accept', s.slot, p.cert.view, p.digestHex, r.quorums.q);
+  const rebuilt = provableQuorum(r, s.accepts, 'accept', s.slot, p.cert.view, p.cert.digest, p.digestHex, r.quorums.q);
   s.prepared = rebuilt ? { cert: rebuilt, digestHex: p.digestHex, checked: true } : undefined;
   if (rebuilt) r.out.persist.push({ kind: 'prepared', cert: rebuilt });
   return rebuilt !== undefined;
@@ -186,7 +181,7 @@ function maybeDecideFast(r: ReplicaState, slotNo: number): void {
 export function decisionIsProof(r: ReplicaState, s: SlotState): boolean {
   const d = s.decided;
   if (!d || d.attested) return false;
-  d.proof ??= isProvable(r, d.cert, !d.restored);
+  d.proof ??= allSignaturesCheck(r, voteKindOf(d.cert), d.cert, !d.restored);
   return d.proof;
 }
 
